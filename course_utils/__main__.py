@@ -1,0 +1,96 @@
+"""``python -m course_utils release|grade|doctor``."""
+import argparse
+import platform
+import sys
+
+from . import i18n
+from .i18n import register, t
+
+register({
+    "doctor.title": {"ja": "course_utils 診断", "en": "course_utils doctor"},
+    "doctor.versions": {"ja": "バージョン", "en": "versions"},
+    "doctor.device": {"ja": "デバイス", "en": "device"},
+    "doctor.font": {"ja": "日本語フォント", "en": "Japanese font"},
+    "doctor.found": {"ja": "あり", "en": "found"},
+    "doctor.not_found": {"ja": "なし", "en": "not found"},
+    "doctor.mode": {"ja": "モード", "en": "mode"},
+    "doctor.offline": {"ja": "オフラインで使えるデータ", "en": "offline data"},
+    "doctor.online": {"ja": "オンラインのデータ (MNIST, Fashion-MNIST)", "en": "online data (MNIST, Fashion-MNIST)"},
+    "doctor.cached": {"ja": "キャッシュ済み", "en": "cached"},
+    "doctor.reachable": {"ja": "ダウンロード可能", "en": "downloadable"},
+    "doctor.unreachable": {"ja": "ネットワークなし (digits で代替)", "en": "no network (digits used instead)"},
+})
+
+
+def doctor() -> int:
+    import importlib.metadata as md
+    from pathlib import Path
+
+    from . import data, runtime
+
+    print(f"== {t('doctor.title')} ==")
+    print(f"{t('doctor.versions')}: python {platform.python_version()}", end="")
+    for package in ("torch", "torchvision", "numpy", "opencv-python-headless", "scikit-image",
+                    "scikit-learn", "matplotlib", "ipywidgets", "jupyterlab"):
+        try:
+            print(f", {package} {md.version(package)}", end="")
+        except md.PackageNotFoundError:
+            print(f", {package} -", end="")
+    print()
+    print(f"{t('doctor.device')}: {runtime.device_name(runtime.best_device())}")
+    font = runtime.japanese_font_available()
+    print(f"{t('doctor.font')}: {t('doctor.found' if font else 'doctor.not_found')}")
+    print(f"{t('doctor.mode')}: {t('mode.fast' if runtime.FAST else 'mode.full')}")
+    print(f"{t('doctor.offline')}: digits, shapes, " + ", ".join(data.IMAGE_NAMES))
+    cached = [name for name in ("MNIST", "FashionMNIST") if (Path("data") / name / "raw").exists()]
+    reach = t("doctor.reachable") if data.online() else t("doctor.unreachable")
+    print(f"{t('doctor.online')}: {reach}" + (f"; {t('doctor.cached')}: {', '.join(cached)}" if cached else ""))
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m course_utils")
+    parser.add_argument("--lang", choices=i18n.LANGUAGES, default=None, help="message language")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_rel = sub.add_parser("release", help="write the student version of notebooks")
+    p_rel.add_argument("src")
+    p_rel.add_argument("--out", required=True)
+    p_rel.add_argument("--force", action="store_true")
+    p_grade = sub.add_parser("grade", help="score table from a pytest junit report of nbval")
+    p_grade.add_argument("report")
+    p_grade.add_argument("notebooks", nargs="+")
+    p_grade.add_argument("--reference", help="folder of the released notebooks (trusted fingerprints)")
+    p_grade.add_argument("--markdown", help="also write the table to this file")
+    sub.add_parser("doctor", help="print versions, device, font and data availability")
+    args = parser.parse_args(argv)
+    if args.lang:
+        i18n.set_language(args.lang)
+
+    if args.command == "doctor":
+        return doctor()
+    if args.command == "release":
+        from .release import ReleaseError, release
+
+        try:
+            release(args.src, args.out, force=args.force, lang=args.lang or i18n.language())
+        except ReleaseError as e:
+            print(e, file=sys.stderr)
+            return 2
+        return 0
+    from .grade import GradeError, grade
+
+    try:
+        text, ok = grade(args.report, args.notebooks, reference=args.reference)
+    except GradeError as e:
+        print(e, file=sys.stderr)
+        return 2
+    print(text)
+    if args.markdown:
+        from .notebooks import write_atomically
+
+        write_atomically(args.markdown, text + "\n")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,178 @@
+"""Data sets that work offline, and the real ones when online.
+
+- :func:`digits`: scikit-learn's bundled 8x8 digits, resized (always offline).
+- :func:`mnist`: MNIST / Fashion-MNIST through torchvision when online (verified, cached,
+  written atomically), otherwise the digits with a printed notice.
+- :func:`sample_image`: real photos that ship inside scikit-image and scikit-learn.
+- :func:`shapes`: the synthetic detection / segmentation set (see ``shapes.py``).
+"""
+import os
+import shutil
+import socket
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from .i18n import register, t
+from .shapes import CLASSES, Shapes, shapes  # noqa: F401  (re-exported)
+
+register({
+    "data.mnist_offline": {
+        "ja": "{kind} をダウンロードできませんでした ({reason})。代わりに scikit-learn の digits ({size}x{size} に拡大) を使います。",
+        "en": "Could not download {kind} ({reason}); using scikit-learn's digits (resized to {size}x{size}) instead.",
+    },
+    "data.mnist_cached": {"ja": "{kind} をキャッシュ {path} から読み込みました。",
+                          "en": "Loaded {kind} from the cache {path}."},
+    "data.mnist_downloaded": {"ja": "{kind} をダウンロードし、検証して {path} に保存しました。",
+                              "en": "Downloaded {kind}, verified it and saved it to {path}."},
+    "data.bad_kind": {"ja": "kind は \"mnist\" か \"fashion\" です ({got} が渡されました)。",
+                      "en": "kind must be \"mnist\" or \"fashion\" (got {got})."},
+    "data.bad_image": {"ja": "画像 {name!r} はありません。使える名前: {names}",
+                       "en": "No image {name!r}. Available: {names}"},
+    "data.bad_size": {"ja": "size は 8 以上の整数にしてください ({got} が渡されました)。",
+                      "en": "size must be an integer of at least 8 (got {got})."},
+    "data.no_network": {"ja": "ネットワークに接続できません", "en": "no network"},
+})
+
+MNIST_HOST = ("ossci-datasets.s3.amazonaws.com", 443)
+
+
+def _split(x, y, test_fraction, seed):
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(x))
+    n_test = int(round(len(x) * test_fraction))
+    test, train = order[:n_test], order[n_test:]
+    return x[train], y[train], x[test], y[test]
+
+
+def digits(size: int = 28, test_fraction: float = 0.2, seed: int = 0):
+    """scikit-learn's 1,797 handwritten digits as ``(x_train, y_train, x_test, y_test)``.
+
+    Images are float32 of shape (N, 1, size, size) with values in [0, 1], white on black
+    like MNIST; labels are int64. The split is fixed by ``seed``.
+    """
+    if not isinstance(size, (int, np.integer)) or size < 8:
+        raise ValueError(t("data.bad_size", got=size))
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    images = (bunch.images / 16.0).astype(np.float32)
+    if size != 8:
+        import torch
+        import torch.nn.functional as F
+
+        tensor = torch.from_numpy(images)[:, None]
+        images = F.interpolate(tensor, size=(size, size), mode="bilinear", align_corners=False).numpy()
+    else:
+        images = images[:, None]
+    images = np.clip(images, 0.0, 1.0).astype(np.float32)
+    return _split(images, bunch.target.astype(np.int64), test_fraction, seed)
+
+
+def online(host=MNIST_HOST, timeout: float = 3.0) -> bool:
+    """Whether ``host`` answers a TCP connection (COURSE_OFFLINE=1 forces False)."""
+    if os.environ.get("COURSE_OFFLINE") == "1":
+        return False
+    try:
+        with socket.create_connection(host, timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _torchvision_class(kind):
+    from torchvision import datasets
+
+    if kind == "mnist":
+        return datasets.MNIST
+    if kind == "fashion":
+        return datasets.FashionMNIST
+    raise ValueError(t("data.bad_kind", got=kind))
+
+
+def _as_arrays(train, test):
+    def convert(ds):
+        x = ds.data.numpy().astype(np.float32)[:, None] / 255.0
+        return x, ds.targets.numpy().astype(np.int64)
+
+    return (*convert(train), *convert(test))
+
+
+def _download_atomically(cls, root: Path):
+    """Download into a temporary folder beside the cache, then move it into place.
+
+    torchvision checks each file's MD5 while downloading; a broken download leaves no
+    half-written cache behind.
+    """
+    root.mkdir(parents=True, exist_ok=True)
+    final = root / cls.__name__
+    with tempfile.TemporaryDirectory(dir=root, prefix=".download-") as tmp:
+        cls(tmp, train=True, download=True)
+        cls(tmp, train=False, download=True)
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(Path(tmp) / cls.__name__, final)
+
+
+def mnist(root="data", kind: str = "mnist", download: bool = True):
+    """MNIST or Fashion-MNIST as ``(x_train, y_train, x_test, y_test)`` like :func:`digits`.
+
+    Uses the cache in ``root`` if present; else downloads when online (and ``download``);
+    else prints a notice and returns ``digits(28)``.
+    """
+    cls = _torchvision_class(kind)
+    root = Path(root)
+    name = {"mnist": "MNIST", "fashion": "Fashion-MNIST"}[kind]
+    try:
+        train, test = cls(root, train=True), cls(root, train=False)
+        print(t("data.mnist_cached", kind=name, path=root / cls.__name__))
+        return _as_arrays(train, test)
+    except RuntimeError:
+        pass  # not cached yet
+    reason = t("data.no_network")
+    if download and online():
+        try:
+            _download_atomically(cls, root)
+            print(t("data.mnist_downloaded", kind=name, path=root / cls.__name__))
+            return _as_arrays(cls(root, train=True), cls(root, train=False))
+        except Exception as e:  # network dropped, checksum mismatch, disk full
+            reason = f"{type(e).__name__}: {e}"
+    print(t("data.mnist_offline", kind=name, reason=reason, size=28))
+    return digits(28)
+
+
+def _skimage_loader(name):
+    from skimage import data as skdata
+
+    return getattr(skdata, name)
+
+
+SKIMAGE_IMAGES = ("astronaut", "camera", "coffee", "chelsea", "coins", "rocket", "horse",
+                  "moon", "brick", "grass", "gravel", "retina", "immunohistochemistry")
+SKLEARN_IMAGES = ("china", "flower")
+IMAGE_NAMES = SKIMAGE_IMAGES + SKLEARN_IMAGES + ("cat",)
+
+
+def sample_image(name: str = "astronaut") -> np.ndarray:
+    """A real photo that ships with scikit-image or scikit-learn, as a uint8 array.
+
+    Colour photos are (H, W, 3), grey ones (H, W). ``"cat"`` is an alias of ``"chelsea"``.
+    Names: see ``IMAGE_NAMES``.
+    """
+    if name == "cat":
+        name = "chelsea"
+    if name in SKIMAGE_IMAGES:
+        image = _skimage_loader(name)()
+    elif name in SKLEARN_IMAGES:
+        from sklearn.datasets import load_sample_image
+
+        image = load_sample_image(f"{name}.jpg")
+    else:
+        raise ValueError(t("data.bad_image", name=name, names=", ".join(IMAGE_NAMES)))
+    image = np.asarray(image)
+    if image.dtype == bool:
+        image = image.astype(np.uint8) * 255
+    if image.ndim == 3 and image.shape[2] == 4:
+        image = image[..., :3]
+    return image.astype(np.uint8) if image.dtype != np.uint8 else image

@@ -1,0 +1,63 @@
+"""Messages in Japanese and English.
+
+Every user-facing string of course_utils goes through :func:`t`. Modules register their
+own messages with :func:`register`, so each chapter's checks keep their texts beside them.
+"""
+import os
+
+LANGUAGES = ("ja", "en")
+_messages: dict[str, dict[str, str]] = {}
+_lang = os.environ.get("COURSE_LANG", "ja") if os.environ.get("COURSE_LANG") in LANGUAGES else "ja"
+
+
+def register(messages: dict[str, dict[str, str]]) -> None:
+    """Add messages: ``{key: {"ja": ..., "en": ...}}``. Both languages are required."""
+    for key, texts in messages.items():
+        missing = [lang for lang in LANGUAGES if lang not in texts]
+        if missing:
+            raise ValueError(f"message {key!r} lacks {missing}")
+        _messages[key] = dict(texts)
+
+
+def set_language(lang: str) -> None:
+    global _lang
+    if lang not in LANGUAGES:
+        raise ValueError(f"lang must be one of {LANGUAGES}, got {lang!r} / "
+                         f"lang は {LANGUAGES} のどれかにしてください")
+    _lang = lang
+
+
+def language() -> str:
+    return _lang
+
+
+def t(key: str, **values) -> str:
+    """The message ``key`` in the current language, formatted with ``values``."""
+    return text_in(_lang, key, **values)
+
+
+def text_in(lang: str, key: str, **values) -> str:
+    """The message ``key`` in ``lang`` (for tools that write notebooks of either language)."""
+    try:
+        text = _messages[key][lang]
+    except KeyError:
+        raise KeyError(f"no message {key!r} in {lang!r}") from None
+    return text.format(**values) if values else text
+
+
+def keys() -> list[str]:
+    return sorted(_messages)
+
+
+register({
+    "setup.line": {
+        "ja": "デバイス: {device} | モード: {mode} | 言語: 日本語 | seed={seed}",
+        "en": "device: {device} | mode: {mode} | language: English | seed={seed}",
+    },
+    "mode.fast": {"ja": "FAST (軽量)", "en": "FAST (light)"},
+    "mode.full": {"ja": "FULL (本番)", "en": "FULL"},
+    "font.missing": {
+        "ja": "日本語フォント (matplotlib-fontja) が見つかりません。図の日本語が豆腐になります。",
+        "en": "Japanese font (matplotlib-fontja) not found: Japanese text in plots will not render.",
+    },
+})
