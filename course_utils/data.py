@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .i18n import register, t
-from .shapes import CLASSES, Shapes, shapes  # noqa: F401  (re-exported)
+from .shapes import CLASSES, Shapes, shapes, tuple_collate  # noqa: F401  (re-exported)
 
 register({
     "data.mnist_offline": {

@@ -1,0 +1,125 @@
+"""The machinery every exercise check is built from, and the chapter 00 warm-up check."""
+import numpy as np
+import pytest
+import torch
+
+import course_utils as cu
+from course_utils import i18n
+from course_utils.checks import core
+from course_utils.checks.core import Check, ExerciseFailed, assert_close, call, call_unchanged
+
+
+@pytest.fixture(autouse=True)
+def english():
+    i18n.set_language("en")
+    yield
+    i18n.set_language("ja")
+
+
+def failure_of(body):
+    with pytest.raises(ExerciseFailed) as info:
+        with Check("demo") as c:
+            c.case("case one")
+            body()
+    message = str(info.value)
+    assert "demo" in message and "case one" in message
+    return message
+
+
+def test_success_prints_one_line(capsys):
+    with Check("demo") as c:
+        c.case("a")
+        assert_close(np.ones(3), np.ones(3))
+    assert capsys.readouterr().out.strip() == "✓ demo: all 1 cases passed."
+
+
+def test_stub_says_not_implemented():
+    def stub(x):
+        raise NotImplementedError("hint")
+
+    assert "Not implemented yet" in failure_of(lambda: call(stub, 1))
+
+
+def test_exception_in_student_code_is_reported_without_our_traceback():
+    def buggy(x):
+        return x / "a"
+
+    with pytest.raises(ExerciseFailed) as info:
+        with Check("demo") as c:
+            c.case("c")
+            call(buggy, 1)
+    assert "TypeError" in str(info.value)
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+
+
+def test_wrong_type_shape_nan_value_dtype():
+    assert "Wrong return type" in failure_of(lambda: assert_close("abc", np.ones(2)))
+    assert "Wrong return type" in failure_of(lambda: assert_close([1.0, 1.0], np.ones(2)))
+    assert "Wrong shape" in failure_of(lambda: assert_close(np.ones(3), np.ones(2)))
+    assert "NaN" in failure_of(lambda: assert_close(np.array([1.0, np.nan]), np.ones(2)))
+    message = failure_of(lambda: assert_close(np.array([1.0, 2.5]), np.array([1.0, 2.0])))
+    assert "index (1,)" in message and "expected 2" in message and "got 2.5" in message
+    assert "dtype" in failure_of(lambda: assert_close(np.array([1, 2]), np.array([1.0, 2.0]), check_dtype="float"))
+    assert "Wrong value" in failure_of(lambda: assert_close(3.0, 2.0))
+    assert "dtype" in failure_of(lambda: assert_close(np.array(["a", "b"]), np.ones(2)))
+
+
+def test_tensors_and_numbers_accepted():
+    assert_close(torch.ones(2, requires_grad=True) * 1, np.ones(2))
+    assert_close(np.float32(2.0), 2.0)
+    assert_close(2, 2.0)
+
+
+def test_call_unchanged_catches_modified_input():
+    def in_place(x):
+        x += 1
+        return x
+
+    assert "modified its input" in failure_of(lambda: call_unchanged(in_place, np.zeros(3)))
+
+
+def test_expect_and_expect_equal():
+    assert "custom hint" in failure_of(lambda: core.expect(False, "custom hint"))
+    assert "Expected 1" in failure_of(lambda: core.expect_equal(0, 1))
+
+
+def test_messages_in_japanese():
+    i18n.set_language("ja")
+    with pytest.raises(ExerciseFailed, match="形 \\(shape\\) が違います"):
+        with Check("demo") as c:
+            c.case("x")
+            assert_close(np.ones(3), np.ones(2))
+
+
+def test_a_bug_in_a_check_is_not_blamed_on_the_student():
+    with pytest.raises(ZeroDivisionError):
+        with Check("demo"):
+            1 / 0
+
+
+class TestNormalizeImage:
+    def test_correct_answers_pass(self):
+        cu.checks.normalize_image(lambda img: img / 255.0)
+        cu.checks.normalize_image(lambda img: img.astype(np.float32) / 255)
+
+    @pytest.mark.parametrize("wrong, words", [
+        (lambda img: img, "[0, 1]"),
+        (lambda img: img / 256.0, "Wrong values"),
+        (lambda img: (img / 255).astype(np.uint8), "dtype"),
+        (lambda img: img.ravel() / 255.0, "shape"),
+        (lambda img: (img - img.min()) / (img.max() - img.min()), "RGB 4x5x3"),
+        (lambda img: None, "type"),
+        (lambda img: [[0.0]], "type"),
+    ])
+    def test_wrong_answers_fail_clearly(self, wrong, words):
+        with pytest.raises(ExerciseFailed) as info:
+            cu.checks.normalize_image(wrong)
+        assert words in str(info.value)
+
+    def test_in_place_division_is_caught(self):
+        def in_place(img):
+            img //= 255
+            return img.astype(float)
+
+        with pytest.raises(ExerciseFailed, match="modified its input"):
+            cu.checks.normalize_image(in_place)

@@ -1,0 +1,59 @@
+import random
+
+import numpy as np
+import torch
+
+import course_utils as cu
+from course_utils import i18n, runtime
+
+
+def test_setup_returns_device_and_prints_one_line(capsys):
+    dev = cu.setup(lang="en", seed=1)
+    assert isinstance(dev, torch.device)
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1 and "device" in out[0] and "English" in out[0]
+    assert cu.device() == dev
+    cu.setup(lang="ja")
+    assert "デバイス" in capsys.readouterr().out
+
+
+def test_setup_seeds_everything():
+    cu.setup(lang="en", seed=7)
+    a = (random.random(), np.random.rand(), torch.rand(1).item())
+    cu.setup(lang="en", seed=7)
+    b = (random.random(), np.random.rand(), torch.rand(1).item())
+    assert a == b
+
+
+def test_pick_follows_mode(monkeypatch):
+    monkeypatch.setattr(runtime, "FAST", True)
+    assert cu.pick(fast=1, full=2) == 1
+    monkeypatch.setattr(runtime, "FAST", False)
+    assert cu.pick(fast=1, full=2) == 2
+
+
+def test_fast_is_set_in_tests():
+    assert cu.FAST is True
+
+
+def test_bad_language_is_a_clear_error():
+    try:
+        cu.setup(lang="fr")
+    except ValueError as e:
+        assert "ja" in str(e) and "en" in str(e)
+    else:
+        raise AssertionError("lang='fr' was accepted")
+    assert i18n.language() in ("ja", "en")
+
+
+def test_japanese_font_is_found_and_used():
+    cu.setup(lang="ja")
+    assert runtime.japanese_font_available()
+    import matplotlib.pyplot as plt
+    from matplotlib import font_manager
+
+    fig, ax = plt.subplots()
+    title = ax.set_title("畳み込み")
+    path = font_manager.findfont(title.get_fontproperties(), fallback_to_default=False)
+    plt.close(fig)
+    assert "IPAex" in path or "ipaex" in path.lower()
