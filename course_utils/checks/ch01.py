@@ -1,0 +1,183 @@
+"""Chapter 01: the perceptron and logic gates.
+
+Return values: a perceptron outputs 0 or 1. We accept any single number whose value is
+exactly 0 or 1 — ``int``, ``bool`` (``True``/``False``), ``0.0``/``1.0``, NumPy scalars,
+0-d arrays or tensors — because ``int(X >= th)``, ``X >= th`` and ``float(...)`` are all
+fair ways to write it. Anything else (the sum X itself, ``None``, an array of several
+values, a string) fails with a message that says what came back.
+"""
+import numbers
+
+import numpy as np
+
+from ..i18n import register, t
+from .core import Check, call, call_unchanged, fail, require_callable
+
+__all__ = ["perceptron", "logic_gates"]
+
+register({
+    # case names
+    "ch01.case.source": {"ja": "教材の例題 A=5, B=2, C=3, w=(0.1, 0.7, 0.2), th=3",
+                         "en": "source example A=5, B=2, C=3, w=(0.1, 0.7, 0.2), th=3"},
+    "ch01.case.source_above": {"ja": "教材の例題で th=2 (X=2.5 は閾値以上)",
+                               "en": "source example with th=2 (X=2.5 reaches the threshold)"},
+    "ch01.case.equal": {"ja": "x·w がちょうど th に等しい: x={x}, w={w}, th={th}",
+                        "en": "x·w exactly equal to th: x={x}, w={w}, th={th}"},
+    "ch01.case.fixed": {"ja": "x={x}, w={w}, th={th}", "en": "x={x}, w={w}, th={th}"},
+    "ch01.case.random": {"ja": "ランダムな入力 {i}: x={x}, w={w}, th={th}",
+                         "en": "random input {i}: x={x}, w={w}, th={th}"},
+    "ch01.case.gate": {"ja": "{gate}({x1}, {x2})", "en": "{gate}({x1}, {x2})"},
+    # failures
+    "ch01.not_binary": {
+        "ja": "返り値は 0 か 1 (int。True/False や 0.0/1.0 も可) のはずですが、{got} が返りました。{extra}",
+        "en": "The result should be 0 or 1 (an int; True/False or 0.0/1.0 are accepted too), "
+              "but your function returned {got}. {extra}"},
+    "ch01.none": {"ja": "return を書き忘れていませんか?", "en": "Did you forget the return statement?"},
+    "ch01.sum_returned": {"ja": "合計 X = x·w をそのまま返していませんか? X と閾値 th を比べて 0 か 1 を返します。",
+                          "en": "Did you return the sum X = x·w itself? Compare X with the threshold th "
+                                "and return 0 or 1."},
+    "ch01.array_returned": {"ja": "1 つの数を返してください。要素ごとに比べていませんか? まず合計 X = x·w を求めます。",
+                            "en": "Return one number. Did you compare element by element? First add up X = x·w."},
+    "ch01.wrong": {"ja": "期待 {expected}、実際 {got} (X = x·w = {X:.6g}, th = {th:.6g})。{hint}",
+                   "en": "Expected {expected}, got {got} (X = x·w = {X:.6g}, th = {th:.6g}). {hint}"},
+    "ch01.hint.equal": {
+        "ja": "X が th とちょうど等しいときは発火 (1) します: 条件は X ≥ th です。> ではなく >= を使っていますか?",
+        "en": "When X equals th exactly the perceptron fires (1): the rule is X ≥ th. "
+              "Did you write > instead of >=?"},
+    "ch01.hint.source": {
+        "ja": "X = 5×0.1 + 2×0.7 + 3×0.2 = 2.5 で、閾値 3 に届かないので出力は 0 です。",
+        "en": "X = 5×0.1 + 2×0.7 + 3×0.2 = 2.5 is below the threshold 3, so the output is 0."},
+    "ch01.hint.general": {
+        "ja": "X = Σ xᵢwᵢ (np.dot(x, w)) を求め、X ≥ th なら 1、そうでなければ 0 を返します。",
+        "en": "Compute X = Σ xᵢwᵢ (np.dot(x, w)); return 1 when X ≥ th, else 0."},
+    "ch01.gate_wrong": {
+        "ja": "{gate}({x1}, {x2}) は {expected} のはずですが {got} でした。\n"
+              "あなたの {gate}: {table}\n正しい {gate}:   {want}{hint}",
+        "en": "{gate}({x1}, {x2}) should be {expected} but is {got}.\nyour {gate}:    {table}\n"
+              "correct {gate}: {want}{hint}"},
+    "ch01.hint.xor": {
+        "ja": "\nヒント: XOR は 1 本の直線では分けられないので、1 つのパーセプトロンでは作れません。"
+              "作ったゲートを組み合わせてください: NAND と OR の出力を AND に入れると…?",
+        "en": "\nHint: XOR cannot be drawn with one line, so a single perceptron cannot do it. "
+              "Combine the gates you already wrote: feed the outputs of NAND and OR into AND…"},
+    "ch01.hint.nand": {"ja": "\nヒント: NAND は AND の出力を反転したもの (NOT AND) です。"
+                             "重みと閾値の符号をすべて反転してみましょう。",
+                       "en": "\nHint: NAND is AND with the output flipped (NOT AND); try flipping the sign of "
+                             "the weights and of the threshold."},
+    "ch01.hint.gate_equal": {"ja": "\nヒント: 重み付き和がちょうど閾値に等しい場合 (例: 0.5+0.5 と 1.0) の "
+                                   ">= と > の違いに注意してください。",
+                             "en": "\nHint: watch the case where the weighted sum equals the threshold exactly "
+                                   "(e.g. 0.5 + 0.5 and 1.0): >= and > differ there."},
+})
+
+_NOTHING = ""
+
+
+def _as_binary(value, x=None, w=None):
+    """The student's output as the int 0 or 1, or a failure naming what came back."""
+    if value is None:
+        fail(t("ch01.not_binary", got="None", extra=t("ch01.none")))
+    try:
+        import torch
+
+        if isinstance(value, torch.Tensor):
+            value = value.detach().cpu().numpy()
+    except ImportError:  # pragma: no cover
+        pass
+    if isinstance(value, np.ndarray):
+        if value.size != 1:
+            fail(t("ch01.not_binary", got=f"ndarray shape {value.shape}", extra=t("ch01.array_returned")))
+        value = value.reshape(()).item()
+    if isinstance(value, np.generic):
+        value = value.item()
+    if not isinstance(value, (bool, numbers.Real)):
+        fail(t("ch01.not_binary", got=f"{type(value).__name__} {value!r}"[:80], extra=_NOTHING))
+    if value in (0, 1):
+        return int(value)
+    extra = _NOTHING
+    if x is not None and np.isclose(float(value), float(np.dot(x, w))):
+        extra = t("ch01.sum_returned")
+    fail(t("ch01.not_binary", got=repr(value), extra=extra))
+
+
+def _fmt_vec(v) -> str:
+    return "(" + ", ".join(f"{float(a):g}" for a in v) + ")"
+
+
+def perceptron(func):
+    """``perceptron(x, w, th) -> 0 or 1``: fires (1) when x·w >= th."""
+    rng = np.random.default_rng(1)
+    cases = [
+        # (case key, x, w, th, hint key)
+        ("ch01.case.source", [5, 2, 3], [0.1, 0.7, 0.2], 3.0, "ch01.hint.source"),
+        ("ch01.case.source_above", [5, 2, 3], [0.1, 0.7, 0.2], 2.0, "ch01.hint.general"),
+        # exactly at the threshold, in numbers that floating point represents exactly
+        ("ch01.case.equal", [1, 1], [0.5, 0.5], 1.0, "ch01.hint.equal"),
+        ("ch01.case.equal", [0, 0], [0.5, 0.5], 0.0, "ch01.hint.equal"),
+        ("ch01.case.equal", [2, 1, 0], [0.25, 0.5, 4.0], 1.0, "ch01.hint.equal"),
+        ("ch01.case.fixed", [1, 1], [0.5, 0.5], 1.25, "ch01.hint.general"),
+        ("ch01.case.fixed", [1, 0], [-0.5, -0.5], -0.75, "ch01.hint.general"),
+        ("ch01.case.fixed", [1, 1], [-0.5, -0.5], -0.75, "ch01.hint.general"),
+        ("ch01.case.fixed", [0, 3], [2.0, -1.0], -4.0, "ch01.hint.general"),
+    ]
+    for i in range(6):
+        n = int(rng.integers(2, 6))
+        x = np.round(rng.normal(size=n), 2)
+        w = np.round(rng.normal(size=n), 2)
+        X = float(np.dot(x, w))
+        th = round(X + float(rng.choice([-1, 1])) * float(rng.uniform(0.1, 1.0)), 3)
+        cases.append(("ch01.case.random", x, w, th, "ch01.hint.general"))
+
+    with Check("perceptron") as c:
+        require_callable(func, "perceptron")
+        for i, (key, x, w, th, hint) in enumerate(cases):
+            x = np.asarray(x, dtype=np.float64)
+            w = np.asarray(w, dtype=np.float64)
+            c.case(t(key, x=_fmt_vec(x), w=_fmt_vec(w), th=f"{th:g}", i=i))
+            X = float(np.dot(x, w))
+            expected = int(X >= th)
+            got = _as_binary(call_unchanged(func, x, w, th), x, w)
+            if got != expected:
+                fail(t("ch01.wrong", expected=expected, got=got, X=X, th=th, hint=t(hint)))
+
+
+_INPUTS = ((0, 0), (0, 1), (1, 0), (1, 1))
+_TABLES = {
+    "AND": (0, 0, 0, 1),
+    "OR": (0, 1, 1, 1),
+    "NAND": (1, 1, 1, 0),
+    "XOR": (0, 1, 1, 0),
+}
+
+
+def _table_text(outputs) -> str:
+    return "  ".join(f"({a},{b})→{o}" for (a, b), o in zip(_INPUTS, outputs))
+
+
+def logic_gates(AND, OR, NAND, XOR):
+    """``AND(x1, x2)``, ``OR``, ``NAND``, ``XOR``: each returns 0 or 1 for inputs 0/1."""
+    gates = {"AND": AND, "OR": OR, "NAND": NAND, "XOR": XOR}
+    with Check("logic_gates") as c:
+        for name, func in gates.items():
+            require_callable(func, name)
+        for name, func in gates.items():
+            want = _TABLES[name]
+            outputs, first_wrong = [], None
+            for (x1, x2), expected in zip(_INPUTS, want):
+                c.case(t("ch01.case.gate", gate=name, x1=x1, x2=x2))
+                got = _as_binary(call(func, x1, x2))
+                outputs.append(got)
+                if got != expected and first_wrong is None:
+                    first_wrong = (x1, x2, expected, got, c.current)
+            if first_wrong is not None:
+                x1, x2, expected, got, case = first_wrong
+                c.current = case
+                hint = ""
+                if name == "XOR":
+                    hint = t("ch01.hint.xor")
+                elif name == "NAND":
+                    hint = t("ch01.hint.nand")
+                else:
+                    hint = t("ch01.hint.gate_equal")
+                fail(t("ch01.gate_wrong", gate=name, x1=x1, x2=x2, expected=expected, got=got,
+                       table=_table_text(outputs), want=_table_text(want), hint=hint))
