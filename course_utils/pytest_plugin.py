@@ -2,8 +2,7 @@
 
 The tags land in the junit report as ``<property>`` elements, so :mod:`course_utils.grade`
 maps results to exercises by cell id and check name rather than nbval's "Cell N" numbers.
-Loaded automatically (entry point ``pytest11``) once course_utils is installed, or with
-``-p course_utils.pytest_plugin``.
+Load it with ``-p course_utils.pytest_plugin`` (pytest.ini does; so does the student template).
 """
 from . import notebooks as nbio
 
