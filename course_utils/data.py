@@ -115,14 +115,19 @@ def _download_atomically(cls, root: Path):
         os.replace(Path(tmp) / cls.__name__, final)
 
 
-def mnist(root="data", kind: str = "mnist", download: bool = True):
+def default_root() -> Path:
+    """The project's ``data/`` folder (beside the notebooks), whatever the working directory."""
+    return Path(__file__).resolve().parent.parent / "data"
+
+
+def mnist(root=None, kind: str = "mnist", download: bool = True):
     """MNIST or Fashion-MNIST as ``(x_train, y_train, x_test, y_test)`` like :func:`digits`.
 
-    Uses the cache in ``root`` if present; else downloads when online (and ``download``);
-    else prints a notice and returns ``digits(28)``.
+    Uses the cache in ``root`` (default: the project's ``data/``) if present; else downloads
+    when online (and ``download``); else prints a notice and returns ``digits(28)``.
     """
     cls = _torchvision_class(kind)
-    root = Path(root)
+    root = Path(root) if root is not None else default_root()
     name = {"mnist": "MNIST", "fashion": "Fashion-MNIST"}[kind]
     try:
         train, test = cls(root, train=True), cls(root, train=False)
