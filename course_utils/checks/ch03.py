@@ -1,0 +1,322 @@
+"""Chapter 03: backpropagation — the layer classes Affine, ReLU and SoftmaxWithLoss.
+
+``layers(Affine, ReLU, SoftmaxWithLoss)`` builds the student's layers on random shapes and
+compares forward values and backward gradients with central-difference numerical gradients
+of the reference functions (float64), with torch's cross-entropy, and finally with torch
+autograd on a small two-layer network built from the student's classes.
+"""
+import numpy as np
+
+from ..i18n import register, t
+from .core import Check, _Failure, assert_close, call, fail, require_callable, to_numpy
+
+__all__ = ["layers"]
+
+register({
+    "ch03.no_method": {"ja": "{cls} にメソッド {method}() がありません。",
+                       "en": "{cls} has no method {method}()."},
+    "ch03.no_grad": {"ja": "backward(dout) の後に {cls}.{attr} がありません (または None です)。"
+                           "backward の中で self.{attr} = ... と勾配を保存しましたか?",
+                     "en": "After backward(dout), {cls}.{attr} is missing (or None). "
+                           "Did backward store the gradient with self.{attr} = ...?"},
+    "ch03.what": {"ja": "{what} について: {detail}", "en": "In {what}: {detail}"},
+    "ch03.db_axis": {"ja": "db はバッチ方向 (axis=0) の和 dout.sum(axis=0) で、形は b と同じ ({M},) です。"
+                           "別の軸で和を取っていませんか?",
+                     "en": "db is the sum over the batch, dout.sum(axis=0), with b's shape ({M},). "
+                           "Did you sum over another axis?"},
+    "ch03.db_mean": {"ja": "db が dout の平均になっています。db はバッチ方向の和 dout.sum(axis=0) です "
+                           "(平均を取る 1/N は SoftmaxWithLoss の backward ですでに入っています)。",
+                     "en": "db is the mean of dout; it should be the sum over the batch, dout.sum(axis=0) "
+                           "(the 1/N of the mean is already inside SoftmaxWithLoss.backward)."},
+    "ch03.dw_shape": {"ja": "dW は W と同じ形 (D, M) = {shape} になるはずです: dW = x.T @ dout。",
+                      "en": "dW must have W's shape (D, M) = {shape}: dW = x.T @ dout."},
+    "ch03.dx_shape": {"ja": "dx は x と同じ形 (N, D) = {shape} になるはずです: dx = dout @ W.T。",
+                      "en": "dx must have x's shape (N, D) = {shape}: dx = dout @ W.T."},
+    "ch03.stale_x": {"ja": "backward が最後の forward の x を使っていません。"
+                           "forward のたびに self.x を更新してください。",
+                     "en": "backward does not use the x of the latest forward call; store self.x on every forward."},
+    "ch03.relu_leak": {"ja": "ReLU の backward が x < 0 の位置 {index} (x = {x:.3g}) に勾配 {got:.3g} を通しています。"
+                             "x ≤ 0 では出力が一定なので、勾配は 0 です (dout に mask をかける)。",
+                       "en": "ReLU backward passes gradient {got:.3g} at {index} where x = {x:.3g} < 0. "
+                             "The output is constant for x ≤ 0, so the gradient there is 0 (mask dout)."},
+    "ch03.relu_block": {"ja": "ReLU の backward が x > 0 の位置 {index} (x = {x:.3g}) で dout = {dout:.3g} をそのまま"
+                              "通さず {got:.3g} を返しています。x > 0 では ReLU は恒等関数なので勾配は dout です。",
+                        "en": "ReLU backward returns {got:.3g} at {index} where x = {x:.3g} > 0; there ReLU is the "
+                              "identity, so the gradient is dout = {dout:.3g} unchanged."},
+    "ch03.relu_zero": {"ja": "x == 0 の位置 {index} では 0 か dout ({dout:.3g}) のどちらかを返してください "
+                             "(実際: {got:.3g})。",
+                       "en": "At {index}, where x == 0, return either 0 or dout ({dout:.3g}); got {got:.3g}."},
+    "ch03.loss_sum": {"ja": "損失がバッチの平均の約 N = {N} 倍です。和ではなく平均 (÷ N) を返してください。",
+                      "en": "The loss is about N = {N} times the batch mean: return the mean (÷ N), not the sum."},
+    "ch03.loss_scalar": {"ja": "forward(x, t) は損失を 1 つの数 (スカラー) で返します。返り値の形: {shape}",
+                         "en": "forward(x, t) returns the loss as one number (a scalar); got shape {shape}."},
+    "ch03.grad_not_mean": {"ja": "勾配が (y − t)/N の N = {N} 倍です。backward では (y − t) をバッチサイズ N で"
+                                 "割ってください (損失が平均だからです)。",
+                           "en": "The gradient is N = {N} times (y − t)/N: divide (y − t) by the batch size N in "
+                                 "backward (the loss is a mean)."},
+    "ch03.grad_sign": {"ja": "勾配の符号が逆です: dx = (y − t)/N (y は softmax の出力)。",
+                       "en": "The gradient has the wrong sign: dx = (y − t)/N (y is the softmax output)."},
+    "ch03.large": {"ja": "ロジットが 1000 前後だと NaN / inf になっています。"
+                         "softmax の前に各行の最大値を引いてください。",
+                   "en": "Logits around 1000 give NaN / inf: subtract each row's maximum before the softmax."},
+    "ch03.net_grad": {"ja": "あなたの 3 つのクラスで組んだ 2 層ネット (Affine → ReLU → Affine → SoftmaxWithLoss) の"
+                            "勾配 {name} が torch の自動微分 (autograd) と一致しません。",
+                      "en": "In the two-layer net built from your classes (Affine → ReLU → Affine → "
+                            "SoftmaxWithLoss) the gradient {name} differs from torch autograd."},
+})
+
+TOL = dict(rtol=1e-5, atol=1e-7)
+LOSS_TOL = dict(rtol=1e-4, atol=1e-5)  # room for the common log(y + 1e-7)
+
+
+def _method(obj, name):
+    method = getattr(obj, name, None)
+    if not callable(method):
+        fail(t("ch03.no_method", cls=type(obj).__name__, method=name))
+    return method
+
+
+def _grad_attr(obj, attr):
+    value = getattr(obj, attr, None)
+    if value is None:
+        fail(t("ch03.no_grad", cls=type(obj).__name__, attr=attr))
+    return value
+
+
+def _close(got, expected, what, tol=TOL):
+    """assert_close whose failure message says which array is wrong."""
+    try:
+        return assert_close(got, expected, **tol)
+    except _Failure as e:
+        fail(t("ch03.what", what=what, detail=str(e)))
+
+
+def numerical_gradient(f, x, h=1e-5):
+    """Central difference of the scalar function f at x (float64; x is restored)."""
+    grad = np.zeros_like(x)
+    it = np.nditer(x, flags=["multi_index"])
+    for _ in it:
+        i = it.multi_index
+        old = x[i]
+        x[i] = old + h
+        plus = f()
+        x[i] = old - h
+        minus = f()
+        x[i] = old
+        grad[i] = (plus - minus) / (2 * h)
+    return grad
+
+
+def _numeric(value, shape):
+    """The answer as a float64 array when it is numeric with the given shape, else None."""
+    arr = to_numpy(value, kind=f"ndarray {shape}")
+    if arr.shape != shape or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        return None
+    return arr.astype(np.float64)
+
+
+def _scalar(loss) -> float:
+    """The loss as a float; fails unless it is one number."""
+    arr = to_numpy(loss, kind="number")
+    if arr.size != 1:
+        fail(t("ch03.loss_scalar", shape=arr.shape))
+    if not np.issubdtype(arr.dtype, np.number):
+        fail(t("check.dtype", expected="number", got=arr.dtype))
+    return float(arr.reshape(()))
+
+
+def _softmax(x):
+    e = np.exp(x - x.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _ce(x, labels):
+    """Mean cross-entropy of logits x (N, C) against class indices, via torch."""
+    import torch
+    import torch.nn.functional as F
+
+    return float(F.cross_entropy(torch.from_numpy(x), torch.from_numpy(labels)))
+
+
+# --------------------------------------------------------------------------- Affine
+
+def _check_affine(c, Affine, rng):
+    for N, D, M in [(1, 3, 2), (4, 5, 3), (7, 2, 6), (3, 3, 3)]:
+        c.case(f"Affine N={N}, D={D}, M={M}")
+        W, b = rng.normal(size=(D, M)), rng.normal(size=M)
+        x, dout = rng.normal(size=(N, D)), rng.normal(size=(N, M))
+        layer = call(Affine, W.copy(), b.copy())
+        out = call(_method(layer, "forward"), x.copy())
+        _close(out, x @ W + b, "forward(x) = x @ W + b")
+        dx = call(_method(layer, "backward"), dout.copy())
+        dW, db = _grad_attr(layer, "dW"), _grad_attr(layer, "db")
+
+        # expected gradients: central differences of L = sum(out * dout)
+        xs, Ws, bs = x.copy(), W.copy(), b.copy()
+        loss = lambda: float(np.sum((xs @ Ws + bs) * dout))
+        num_dx, num_dW, num_db = (numerical_gradient(loss, a) for a in (xs, Ws, bs))
+
+        if np.shape(to_numpy(db)) == (N,) and N != M:
+            fail(t("ch03.db_axis", M=M))
+        db_arr = _numeric(db, (M,))
+        if db_arr is not None and N > 1 and np.allclose(db_arr, dout.mean(axis=0)):
+            fail(t("ch03.db_mean"))
+        if db_arr is not None and N == M and np.allclose(db_arr, dout.sum(axis=1)) \
+                and not np.allclose(db_arr, num_db):
+            fail(t("ch03.db_axis", M=M))
+        _close(db, num_db, "db = dout.sum(axis=0)")
+        if to_numpy(dW).shape != (D, M):
+            fail(t("ch03.dw_shape", shape=(D, M)) + " " + t("check.shape", expected=(D, M), got=to_numpy(dW).shape))
+        _close(dW, num_dW, "dW = x.T @ dout")
+        if to_numpy(dx).shape != (N, D):
+            fail(t("ch03.dx_shape", shape=(N, D)) + " " + t("check.shape", expected=(N, D), got=to_numpy(dx).shape))
+        _close(dx, num_dx, "dx = dout @ W.T")
+
+    c.case("Affine: forward twice, backward uses the latest x")
+    W, b = rng.normal(size=(4, 3)), rng.normal(size=3)
+    x1, x2, dout = rng.normal(size=(5, 4)), rng.normal(size=(5, 4)), rng.normal(size=(5, 3))
+    layer = call(Affine, W.copy(), b.copy())
+    call(_method(layer, "forward"), x1.copy())
+    call(layer.forward, x2.copy())
+    call(_method(layer, "backward"), dout.copy())
+    got = _grad_attr(layer, "dW")
+    arr = _numeric(got, (4, 3))
+    if arr is not None and np.allclose(arr, x1.T @ dout) and not np.allclose(arr, x2.T @ dout):
+        fail(t("ch03.stale_x"))
+    _close(got, x2.T @ dout, "dW")
+
+
+# --------------------------------------------------------------------------- ReLU
+
+def _relu_backward_case(c, ReLU, x, dout):
+    layer = call(ReLU)
+    out = call(_method(layer, "forward"), x.copy())
+    _close(out, np.maximum(x, 0), "forward(x) = max(0, x)")
+    raw = call(_method(layer, "backward"), dout.copy())
+    got = _numeric(raw, x.shape)
+    if got is None:
+        _close(raw, dout, "backward(dout)")  # reports the type / shape / dtype
+    neg = (x < 0) & ~np.isclose(got, 0)
+    if neg.any():
+        i = tuple(int(k) for k in np.argwhere(neg)[0])
+        fail(t("ch03.relu_leak", index=i, x=x[i], got=got[i]))
+    pos = (x > 0) & ~np.isclose(got, dout)
+    if pos.any():
+        i = tuple(int(k) for k in np.argwhere(pos)[0])
+        fail(t("ch03.relu_block", index=i, x=x[i], got=got[i], dout=dout[i]))
+    zero = (x == 0) & ~(np.isclose(got, 0) | np.isclose(got, dout))
+    if zero.any():
+        i = tuple(int(k) for k in np.argwhere(zero)[0])
+        fail(t("ch03.relu_zero", index=i, got=got[i], dout=dout[i]))
+    return got
+
+
+def _away_from_zero(rng, shape):
+    x = rng.normal(size=shape)
+    return np.where(np.abs(x) < 0.1, np.sign(x + 1e-12) * 0.1 + x, x)
+
+
+def _check_relu(c, ReLU, rng):
+    c.case("ReLU x = [[-2, -0.5, 0.5, 3]]")
+    x = np.array([[-2.0, -0.5, 0.5, 3.0]])
+    _relu_backward_case(c, ReLU, x, np.array([[1.0, 2.0, 3.0, 4.0]]))
+    for shape in [(3, 5), (2, 3, 4, 4)]:
+        c.case(f"ReLU random {shape}")
+        x, dout = _away_from_zero(rng, shape), rng.normal(size=shape)  # dout signs independent of x
+        got = _relu_backward_case(c, ReLU, x, dout)
+        xs = x.copy()
+        num = numerical_gradient(lambda: float(np.sum(np.maximum(xs, 0) * dout)), xs)
+        _close(got, num, "backward(dout)")
+    c.case("ReLU with x == 0 (0 or dout accepted)")
+    x = np.array([[0.0, -1.0, 2.0], [0.0, 3.0, -0.0]])
+    _relu_backward_case(c, ReLU, x, np.array([[5.0, 6.0, 7.0], [-8.0, 9.0, 10.0]]))
+
+
+# --------------------------------------------------------------------------- SoftmaxWithLoss
+
+def _check_softmax_loss(c, SoftmaxWithLoss, rng):
+    cases = [(1, 3, 0.0), (5, 4, 0.0), (8, 10, 0.0), (6, 3, 1000.0)]
+    for N, C, shift in cases:
+        for onehot in (False, True):
+            kind = "one-hot" if onehot else "class indices"
+            c.case(f"SoftmaxWithLoss N={N}, C={C}, t as {kind}" + (", logits ≈ 1000" if shift else ""))
+            x = rng.normal(size=(N, C)) + shift
+            labels = rng.integers(0, C, size=N).astype(np.int64)
+            target = np.eye(C)[labels] if onehot else labels
+            layer = call(SoftmaxWithLoss)
+            loss = call(_method(layer, "forward"), x.copy(), target.copy())
+            expected = _ce(x, labels)
+            value = _scalar(loss)
+            if shift and not np.isfinite(value):
+                fail(t("ch03.large"))
+            if N > 1 and np.isclose(value, N * expected, rtol=1e-3):
+                fail(t("ch03.loss_sum", N=N))
+            _close(value, expected, "forward(x, t)", LOSS_TOL)
+
+            dx = call(_method(layer, "backward"))
+            expected_dx = (_softmax(x) - np.eye(C)[labels]) / N
+            arr = _numeric(dx, (N, C))
+            if arr is not None:
+                if shift and not np.all(np.isfinite(arr)):
+                    fail(t("ch03.large"))
+                if N > 1 and np.allclose(arr, N * expected_dx, **TOL):
+                    fail(t("ch03.grad_not_mean", N=N))
+                if np.allclose(arr, -expected_dx, **TOL):
+                    fail(t("ch03.grad_sign"))
+            if not shift:  # numerical gradient of the mean cross-entropy
+                xs = x.copy()
+                expected_dx = numerical_gradient(lambda: _ce(xs, labels), xs)
+            _close(dx, expected_dx, "backward() = (y − t)/N", LOSS_TOL)
+            dx1 = call(layer.backward, 1)
+            _close(dx1, expected_dx, "backward(1)", LOSS_TOL)
+
+
+# --------------------------------------------------------------------------- all together
+
+def _check_network(c, Affine, ReLU, SoftmaxWithLoss, rng):
+    import torch
+    import torch.nn.functional as F
+
+    c.case("two-layer net Affine → ReLU → Affine → SoftmaxWithLoss vs torch autograd")
+    N, D, H, C = 6, 5, 7, 4
+    x = rng.normal(size=(N, D))
+    labels = rng.integers(0, C, size=N).astype(np.int64)
+    W1, b1 = rng.normal(size=(D, H)) * 0.5, rng.normal(size=H) * 0.5
+    W2, b2 = rng.normal(size=(H, C)) * 0.5, rng.normal(size=C) * 0.5
+    a1, r, a2, sl = call(Affine, W1.copy(), b1.copy()), call(ReLU), call(Affine, W2.copy(), b2.copy()), \
+        call(SoftmaxWithLoss)
+    loss = call(sl.forward, call(a2.forward, call(r.forward, call(a1.forward, x.copy()))), labels.copy())
+    dx = call(a1.backward, call(r.backward, call(a2.backward, call(sl.backward))))
+
+    tensors = [torch.tensor(a, requires_grad=True) for a in (x, W1, b1, W2, b2)]
+    tx, tW1, tb1, tW2, tb2 = tensors
+    ref = F.cross_entropy(torch.relu(tx @ tW1 + tb1) @ tW2 + tb2, torch.from_numpy(labels))
+    ref.backward()
+    _close(_scalar(loss), ref.item(), "loss", LOSS_TOL)
+    for name, got, tensor in [("dW1", _grad_attr(a1, "dW"), tW1), ("db1", _grad_attr(a1, "db"), tb1),
+                              ("dW2", _grad_attr(a2, "dW"), tW2), ("db2", _grad_attr(a2, "db"), tb2),
+                              ("dx", dx, tx)]:
+        try:
+            _close(got, tensor.grad.numpy(), name, LOSS_TOL)
+        except _Failure as e:
+            fail(t("ch03.net_grad", name=name) + "\n" + str(e))
+
+
+def layers(Affine, ReLU, SoftmaxWithLoss):
+    """Check the classes ``Affine(W, b)``, ``ReLU()`` and ``SoftmaxWithLoss()``.
+
+    Affine: ``forward(x)`` = x @ W + b for x (N, D); ``backward(dout)`` stores ``dW``, ``db``
+    and returns dx. ReLU: ``forward(x)``, ``backward(dout)``. SoftmaxWithLoss: ``forward(x, t)``
+    returns the mean cross-entropy (t class indices or one-hot), ``backward(dout=1)`` returns
+    (y − t)/N.
+    """
+    rng = np.random.default_rng(3)
+    with Check("layers") as c, np.errstate(all="ignore"):  # overflow shows up as a failed case instead
+        c.case("classes")
+        require_callable(Affine, "Affine")
+        require_callable(ReLU, "ReLU")
+        require_callable(SoftmaxWithLoss, "SoftmaxWithLoss")
+        _check_affine(c, Affine, rng)
+        _check_relu(c, ReLU, rng)
+        _check_softmax_loss(c, SoftmaxWithLoss, rng)
+        _check_network(c, Affine, ReLU, SoftmaxWithLoss, rng)
