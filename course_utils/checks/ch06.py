@@ -1,0 +1,218 @@
+"""Chapter 06: the ``lenet`` exercise (a LeNet-5 style ``nn.Module``).
+
+How the structure is judged: from what the forward pass actually computes. The check runs
+the model once under :class:`torch.overrides.TorchFunctionMode` and records the names of the
+torch functions called, so ``nn.Conv2d`` / ``nn.MaxPool2d`` modules and functional calls
+(``F.conv2d``, ``F.max_pool2d``, ``F.avg_pool2d``, ...) count alike, and a layer that is
+defined but never used does not count.
+
+Parameter band: LeNet-5 on 28x28 inputs (conv 5x5 with padding 2: 1→6, pool, conv 5x5 6→16,
+pool, fully connected 400→120→84→10) has 61,706 parameters; without the padding (16·4·4
+inputs to the first FC layer) it has 44,426. The accepted band 40,000–100,000 admits both
+and small additions (batch norm, a wider FC layer) but not a network of another size class.
+"""
+import torch
+
+from ..i18n import register, t
+from .core import Check, call, expect, fail
+
+__all__ = ["lenet"]
+
+LENET5_PARAMS = 61_706
+PARAM_BAND = (40_000, 100_000)
+
+register({
+    "ch06.not_module": {
+        "ja": ("LeNet(num_classes=...) は torch.nn.Module を返すはずですが、{got} "
+               "が返りました。class LeNet(nn.Module) として定義し、__init__ で super().__init__() "
+               "を呼んでいますか?"),
+        "en": ("LeNet(num_classes=...) should give a torch.nn.Module, "
+               "got {got}. Define class LeNet(nn.Module) and call super().__init__() "
+               "in __init__.")},
+    "ch06.instance": {
+        "ja": ("渡されたのはモデルのインスタンス ({got}) です。"
+               "クラスそのものを渡してください: cu.checks.lenet(LeNet) (LeNet() ではなく)。"),
+        "en": "You passed a model instance ({got}); pass the class itself: cu.checks.lenet(LeNet), not LeNet()."},
+    "ch06.no_super": {
+        "ja": "__init__ の最初で super().__init__() を呼んでいません。nn.Module の準備がされないので、層を登録できません。",
+        "en": ("__init__ does not call super().__init__() first, so "
+               "nn.Module is not set up and cannot register layers.")},
+    "ch06.not_tensor": {
+        "ja": "forward の返り値は形 (N, num_classes) の torch.Tensor (ロジット) にしてください。返りは {got} でした。",
+        "en": "forward should return a torch.Tensor of logits shaped (N, num_classes); it returned {got}."},
+    "ch06.shape": {
+        "ja": ("入力 {inp} に対する出力の形が違います。期待 {expected}、実際 {got}。"
+               "最後の全結合層の出力数を num_classes にしていますか? (10 の決め打ちになっていませんか?)"),
+        "en": ("Wrong output shape for input {inp}: expected {expected}, "
+               "got {got}. Does the last fully connected layer output "
+               "num_classes values (not a hard-coded 10)?")},
+    "ch06.float": {
+        "ja": "出力の dtype は浮動小数点 (float32) のはずですが {got} でした。",
+        "en": "The output should be floating point (float32), got {got}."},
+    "ch06.nan": {
+        "ja": "出力に NaN か無限大が含まれています。",
+        "en": "The output contains NaN or infinity."},
+    "ch06.no_conv": {
+        "ja": ("forward の中で畳み込み (conv2d) が {n} 回しか計算されていません。LeNet-5 "
+               "は畳み込み層を (少なくとも) 2 つ持ちます (C1: 1→6, C3: 6→16, 5×5)。画像をいきなり平坦化 "
+               "(flatten) して全結合層に入れると、それは多層パーセプトロンで、画像の 2 次元の構造を使えません。"
+               "nn.Conv2d を使い、forward で実際に呼んでください。"),
+        "en": ("The forward pass computes only {n} convolution(s) (conv2d). "
+               "LeNet-5 has (at least) two convolution layers (C1: "
+               "1→6, C3: 6→16, 5×5). Flattening the image straight "
+               "into fully connected layers makes a multilayer perceptron "
+               "that ignores the 2-D structure. Use nn.Conv2d and call "
+               "it in forward.")},
+    "ch06.no_pool": {
+        "ja": ("forward の中でプーリングが見つかりません (呼ばれた関数: {calls})。LeNet-5 "
+               "は畳み込みのあとにプーリング (S2, S4) で解像度を半分にします。nn.MaxPool2d(2) "
+               "か nn.AvgPool2d(2) (または F.max_pool2d / F.avg_pool2d) "
+               "を入れてください。"),
+        "en": ("No pooling found in the forward pass (functions called: "
+               "{calls}). LeNet-5 halves the resolution with pooling "
+               "(S2, S4) after each convolution. Add nn.MaxPool2d(2) "
+               "or nn.AvgPool2d(2) (or F.max_pool2d / F.avg_pool2d).")},
+    "ch06.params": {
+        "ja": ("パラメータ数が {n:,} 個です。LeNet-5 (28×28 入力、1 層目に padding=2) "
+               "は {ref:,} 個なので、{lo:,}〜{hi:,} 個の範囲を期待しています。チャネル数 (6, "
+               "16)、カーネル 5×5、全結合層 (120, 84, num_classes) を確かめてください。"),
+        "en": ("The model has {n:,} parameters. LeNet-5 (28×28 input, "
+               "padding=2 on the first layer) has {ref:,}, so {lo:,} "
+               "to {hi:,} is expected. Check the channels (6, 16), "
+               "the 5×5 kernels and the fully connected layers (120, "
+               "84, num_classes).")},
+    "ch06.no_params": {
+        "ja": ("学習できるパラメータがありません。層は __init__ で self.xxx = nn.Conv2d(...) "
+               "のように属性として登録してください (forward の中で毎回作ると登録されません)。"),
+        "en": ("The model has no trainable parameters. Register layers "
+               "as attributes in __init__ (self.xxx = nn.Conv2d(...)); "
+               "layers created inside forward are not registered.")},
+    "ch06.frozen": {
+        "ja": "requires_grad=False のパラメータがあります: {names}。すべてのパラメータを学習できるようにしてください。",
+        "en": "Some parameters have requires_grad=False: {names}. Every parameter should be trainable."},
+    "ch06.no_grad": {
+        "ja": ("損失を逆伝播しても勾配が届かないパラメータがあります: {names}。定義したのに forward "
+               "で使っていない層や、途中の .detach() / torch.no_grad() / .numpy() "
+               "がないか確かめてください。"),
+        "en": ("After backpropagating a loss, these parameters got "
+               "no gradient: {names}. Look for a layer defined but "
+               "unused in forward, or a .detach() / torch.no_grad() "
+               "/ .numpy() on the way.")},
+    "ch06.zero_grad": {
+        "ja": "勾配がすべて 0 のパラメータがあります: {names}。出力に効いていない (0 倍されている、など) 層がないか確かめてください。",
+        "en": ("These parameters got an all-zero gradient: {names}. "
+               "Is some layer's output multiplied by zero or otherwise "
+               "cut off?")},
+})
+
+_CASE = {
+    "build": {"ja": "LeNet(num_classes={c}) を作る", "en": "build LeNet(num_classes={c})"},
+    "forward": {"ja": "形 {inp} の入力 (num_classes={c})", "en": "input of shape {inp} (num_classes={c})"},
+    "conv": {"ja": "畳み込み層", "en": "convolution layers"},
+    "pool": {"ja": "プーリング層", "en": "pooling layers"},
+    "params": {"ja": "パラメータ数 (LeNet-5 の規模)", "en": "parameter count (LeNet-5 range)"},
+    "grad": {"ja": "全パラメータに勾配が届く", "en": "gradients reach every parameter"},
+}
+
+
+def _case(key, **values):
+    from ..i18n import language
+
+    return _CASE[key][language()].format(**values)
+
+
+class _Recorder(torch.overrides.TorchFunctionMode):
+    """Records the names of the torch functions called inside the ``with`` block."""
+
+    def __init__(self):
+        super().__init__()
+        self.names = []
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        self.names.append(getattr(func, "__name__", str(func)))
+        return func(*args, **(kwargs or {}))
+
+
+def _short_list(names, limit=8):
+    names = list(names)
+    more = f", … (+{len(names) - limit})" if len(names) > limit else ""
+    return ", ".join(names[:limit]) + more
+
+
+def _build(LeNet, c: Check, num_classes):
+    c.case(_case("build", c=num_classes))
+    if isinstance(LeNet, torch.nn.Module):
+        fail(t("ch06.instance", got=type(LeNet).__name__))
+    if not callable(LeNet):
+        fail(t("check.not_callable", what="LeNet", got=type(LeNet).__name__))
+    model = call(LeNet, num_classes=num_classes)
+    expect(isinstance(model, torch.nn.Module), t("ch06.not_module", got=type(model).__name__))
+    expect("_parameters" in vars(model), t("ch06.no_super"))
+    return model
+
+
+def _forward(model, c: Check, x, num_classes, trace=False):
+    c.case(_case("forward", inp=tuple(x.shape), c=num_classes))
+    recorder = _Recorder()
+    if trace:
+        with recorder:
+            out = call(model, x)
+    else:
+        out = call(model, x)
+    expect(isinstance(out, torch.Tensor), t("ch06.not_tensor", got=type(out).__name__))
+    expected = (x.shape[0], num_classes)
+    expect(tuple(out.shape) == expected,
+           t("ch06.shape", inp=tuple(x.shape), expected=expected, got=tuple(out.shape)))
+    expect(out.is_floating_point(), t("ch06.float", got=out.dtype))
+    expect(bool(torch.isfinite(out).all()), t("ch06.nan"))
+    return out, recorder.names
+
+
+def lenet(LeNet):
+    """``LeNet(num_classes=10)``: an ``nn.Module`` mapping (N, 1, 28, 28) to (N, num_classes)."""
+    gen = torch.Generator().manual_seed(0)
+    with Check("lenet") as c:
+        torch.manual_seed(0)
+        model = _build(LeNet, c, 10)
+        model.eval()
+        with torch.no_grad():
+            _, calls = _forward(model, c, torch.rand(3, 1, 28, 28, generator=gen), 10, trace=True)
+            _forward(model, c, torch.rand(1, 1, 28, 28, generator=gen), 10)
+
+        c.case(_case("conv"))
+        n_conv = sum(1 for name in calls if name == "conv2d")
+        expect(n_conv >= 2, t("ch06.no_conv", n=n_conv))
+
+        c.case(_case("pool"))
+        expect(any("pool" in name for name in calls),
+               t("ch06.no_pool", calls=_short_list(dict.fromkeys(calls)) or "-"))
+
+        c.case(_case("params"))
+        params = list(model.parameters())
+        expect(len(params) > 0, t("ch06.no_params"))
+        n_params = sum(p.numel() for p in params)
+        lo, hi = PARAM_BAND
+        expect(lo <= n_params <= hi, t("ch06.params", n=n_params, ref=LENET5_PARAMS, lo=lo, hi=hi))
+
+        other = _build(LeNet, c, 7)
+        other.eval()
+        with torch.no_grad():
+            _forward(other, c, torch.rand(5, 1, 28, 28, generator=gen), 7)
+
+        c.case(_case("grad"))
+        named = list(model.named_parameters())
+        frozen = [name for name, p in named if not p.requires_grad]
+        expect(not frozen, t("ch06.frozen", names=_short_list(frozen)))
+        model.train()
+        model.zero_grad(set_to_none=True)
+        x = torch.rand(8, 1, 28, 28, generator=gen)
+        target = torch.randint(0, 10, (8,), generator=gen)
+        out, _ = _forward(model, c, x, 10)
+        c.case(_case("grad"))
+        expect(out.requires_grad, t("ch06.no_grad", names=_short_list(name for name, _ in named)))
+        loss = torch.nn.functional.cross_entropy(out, target)
+        call(loss.backward)
+        missing = [name for name, p in named if p.grad is None]
+        expect(not missing, t("ch06.no_grad", names=_short_list(missing)))
+        zero = [name for name, p in named if not bool(p.grad.abs().sum() > 0)]
+        expect(not zero, t("ch06.zero_grad", names=_short_list(zero)))
