@@ -1,0 +1,452 @@
+"""Chapter 02: activation functions, softmax, cross-entropy and the SGD update.
+
+Conventions checked here (the notebook states them too):
+
+- ``step(x)`` is 1 where x > 0 and 0 where x <= 0, so step(0) = 0 (the source's formula, and
+  the convention of 『ゼロから作るDeep Learning』).
+- All three activations work element-wise on arrays of any shape and leave the input alone.
+- ``sigmoid`` must not give NaN for x = ±1000 (a RuntimeWarning about overflow is fine).
+- ``softmax(x)`` works over the last axis and must survive inputs like 1000.
+- ``cross_entropy(p, y)`` takes probabilities ``p`` (N, C) and labels ``y`` as class indices
+  (N,) or one-hot (N, C), and returns the mean over the batch. Any tiny epsilon that keeps
+  log(0) finite (1e-7, 1e-12, clipping) is accepted.
+- ``sgd_step(params, grads, lr)`` updates the arrays of ``params`` in place (same objects).
+"""
+import contextlib
+
+import numpy as np
+
+from ..i18n import register, t
+from . import core
+from .core import Check, assert_close, expect, fail, require_callable, to_numpy
+
+__all__ = ["activations", "softmax", "cross_entropy", "sgd_step"]
+
+CLASSES = ("normal", "polyps", "esophagitis", "colitis")
+SOURCE_P = np.array([0.00, 0.97, 0.02, 0.01])
+
+register({
+    # case names
+    "ch02.case.step_source": {"ja": "step: 教材の式 (x > 0 で 1、x ≤ 0 で 0)、x = {x}",
+                              "en": "step: the source's formula (1 for x > 0, 0 for x ≤ 0), x = {x}"},
+    "ch02.case.random2d": {"ja": "{name}: 2 次元配列 {shape} (ランダム、PyTorch と比較)",
+                           "en": "{name}: 2-D array {shape} (random, compared with PyTorch)"},
+    "ch02.case.sigmoid_source": {"ja": "sigmoid: x = {x}", "en": "sigmoid: x = {x}"},
+    "ch02.case.sigmoid_big": {"ja": "sigmoid: 極端な入力 x = {x} (オーバーフロー)",
+                              "en": "sigmoid: extreme inputs x = {x} (overflow)"},
+    "ch02.case.relu_source": {"ja": "relu: x = {x}", "en": "relu: x = {x}"},
+    "ch02.case.softmax_small": {"ja": "softmax({x})", "en": "softmax({x})"},
+    "ch02.case.softmax_big": {"ja": "大きな入力 softmax({x})", "en": "large inputs softmax({x})"},
+    "ch02.case.softmax_neg": {"ja": "とても小さな入力 softmax({x})", "en": "very negative inputs softmax({x})"},
+    "ch02.case.softmax_batch": {"ja": "バッチ (2, 3): 各行が 1 つのデータ {x}",
+                                "en": "batch (2, 3): one sample per row {x}"},
+    "ch02.case.softmax_rows": {"ja": "桁の違う行を含むバッチ {x}", "en": "a batch whose rows differ in scale {x}"},
+    "ch02.case.softmax_3d": {"ja": "3 次元配列 (2, 3, 4) (最後の軸で softmax、PyTorch と比較)",
+                             "en": "3-D array (2, 3, 4) (softmax over the last axis, compared with PyTorch)"},
+    "ch02.case.softmax_random": {"ja": "ランダムなバッチ (5, 10) (PyTorch と比較)",
+                                 "en": "random batch (5, 10) (compared with PyTorch)"},
+    "ch02.case.ce_source": {"ja": "教材の例 p = (正常 0.00, ポリープ 0.97, 食道炎 0.02, 大腸炎 0.01)、正解 {label}、y = {y}",
+                            "en": "source example p = (normal 0.00, polyps 0.97, esophagitis 0.02, colitis 0.01), "
+                                  "label {label}, y = {y}"},
+    "ch02.case.ce_batch": {"ja": "教材の例を 2 つ並べたバッチ (正解 ポリープ (polyps) と 大腸炎 (colitis))、y = {y}",
+                           "en": "the source example twice in a batch (labels polyps and colitis), y = {y}"},
+    "ch02.case.ce_zero": {"ja": "正解クラスの確率が 0 (正解 正常 (normal)、p = 0.00)、y = {y}",
+                          "en": "probability 0 for the true class (label normal, p = 0.00), y = {y}"},
+    "ch02.case.ce_random": {"ja": "ランダムなバッチ (8, 5)、{kind} (PyTorch の nll_loss と比較)",
+                            "en": "random batch (8, 5), {kind} (compared with PyTorch's nll_loss)"},
+    "ch02.label.polyps": {"ja": "ポリープ (polyps)", "en": "polyps"},
+    "ch02.label.colitis": {"ja": "大腸炎 (colitis)", "en": "colitis"},
+    "ch02.kind.index": {"ja": "クラス番号 y (N,)", "en": "class indices y (N,)"},
+    "ch02.kind.onehot": {"ja": "one-hot y (N, C)", "en": "one-hot y (N, C)"},
+    "ch02.case.sgd_basic": {"ja": "1 ステップ (lr = {lr}、params = W1, b1, W2, b2)",
+                            "en": "one step (lr = {lr}, params = W1, b1, W2, b2)"},
+    "ch02.case.sgd_torch": {"ja": "torch.optim.SGD と比較 (lr = {lr})", "en": "compared with torch.optim.SGD (lr = {lr})"},
+    "ch02.case.sgd_float32": {"ja": "float32 の配列、2 ステップ続けて (lr = {lr})",
+                              "en": "float32 arrays, two steps in a row (lr = {lr})"},
+    # hints
+    "ch02.vectorise": {
+        "ja": "配列 (NumPy の ndarray) が丸ごと渡されます。if x > 0: のような書き方は配列では使えません。"
+              "np.where や比較演算 (x > 0) など、要素ごとに計算する書き方にしてください。",
+        "en": "The whole array is passed in at once; `if x > 0:` does not work on arrays. Compute element-wise, "
+              "e.g. with np.where or a comparison such as x > 0 on the array."},
+    "ch02.step_zero": {
+        "ja": "step(0) が {got} になっています。この講義では教材の式どおり x > 0 のときだけ 1、x ≤ 0 は 0 とします "
+              "(つまり step(0) = 0)。>= ではなく > を使ってください。",
+        "en": "step(0) came out as {got}. In this course (as in the source's formula) step is 1 only for x > 0 "
+              "and 0 for x ≤ 0, so step(0) = 0: use > rather than >=."},
+    "ch02.step_binary": {"ja": "step の出力は 0 か 1 だけのはずですが、{got} が含まれています。",
+                         "en": "step should output only 0 and 1, but the result contains {got}."},
+    "ch02.sigmoid_nan": {
+        "ja": "x = ±1000 で NaN か無限大になりました。np.exp(1000) は inf にオーバーフローし (警告が出るだけなら問題ありません)、"
+              "inf / inf は NaN です。1 / (1 + np.exp(-x)) の形なら、オーバーフローは分母に入り 1/inf = 0 になります。",
+        "en": "NaN or infinity for x = ±1000. np.exp(1000) overflows to inf (a warning alone is harmless), and "
+              "inf / inf is NaN. Written as 1 / (1 + np.exp(-x)), the overflow lands in the denominator and "
+              "1 / inf = 0."},
+    "ch02.sigmoid_range": {"ja": "シグモイドの値は 0 から 1 の間のはずですが、最小 {lo}、最大 {hi} でした。",
+                           "en": "Sigmoid values lie between 0 and 1, but yours range from {lo} to {hi}."},
+    "ch02.relu_negative": {
+        "ja": "ReLU が負の値 (最小 {lo}) を返しました。ReLU は max(0, x) なので、負の入力は 0 になります。",
+        "en": "ReLU returned negative values (minimum {lo}). ReLU is max(0, x): negative inputs become 0."},
+    "ch02.relu_def": {
+        "ja": "ReLU は要素ごとの max(0, x) です: np.maximum(0, x)。(np.max(x, 0) は軸に沿った最大値で、1 つの数になります。)",
+        "en": "ReLU is max(0, x) element by element: np.maximum(0, x). (np.max(x, 0) is the maximum along an axis, "
+              "a single number.)"},
+    "ch02.softmax_overflow": {
+        "ja": "1000 のような大きな入力 (または -1000 のような小さな入力) で NaN になりました。np.exp(1000) は inf に"
+              "オーバーフローし、inf / inf = NaN です (np.exp(-1000) = 0 なら 0 / 0 = NaN)。"
+              "softmax(x) = softmax(x − c) なので、先に最大値を引いてください: x - x.max(axis=-1, keepdims=True)。",
+        "en": "NaN for large inputs like 1000 (or very negative ones like -1000): np.exp(1000) overflows to inf, "
+              "and inf / inf = NaN (and np.exp(-1000) = 0 gives 0 / 0 = NaN). Since softmax(x) = softmax(x − c), "
+              "subtract the maximum first: x - x.max(axis=-1, keepdims=True)."},
+    "ch02.softmax_rowmax": {
+        "ja": "行ごとの桁が違うと NaN になりました。配列全体の最大値ではなく、行ごとの最大値を引いてください: "
+              "x.max(axis=-1, keepdims=True)。",
+        "en": "NaN when the rows differ in scale: subtract each row's own maximum, x.max(axis=-1, keepdims=True), "
+              "not the maximum of the whole array."},
+    "ch02.softmax_sum": {
+        "ja": "最後の軸 (各行) の和が 1 になっていません (和: {sums})。{extra}softmax は最後の軸で計算します: "
+              "np.sum(e, axis=-1, keepdims=True) で割ってください。",
+        "en": "The values along the last axis (each row) do not sum to 1 (sums: {sums}). {extra}Softmax works over "
+              "the last axis: divide by np.sum(e, axis=-1, keepdims=True)."},
+    "ch02.softmax_axis0": {"ja": "列の和が 1 になっています: axis=0 で計算していませんか? ",
+                           "en": "Your columns sum to 1: did you use axis=0? "},
+    "ch02.softmax_batch_error": {
+        "ja": "x は 1 次元 (C,) のことも、バッチ (N, C) や (N, M, C) のこともあります。和や最大値を "
+              "axis=-1, keepdims=True で計算すると、最後の軸が長さ 1 で残り、元の配列とそのまま割り算できます。",
+        "en": "x may be 1-D (C,) or a batch (N, C) or (N, M, C). Take sums and maxima with axis=-1, "
+              "keepdims=True: the last axis stays with length 1, so the division broadcasts correctly."},
+    "ch02.ce_log0": {
+        "ja": "確率 0 のところで log(0) = −∞ になり、0 × (−∞) = NaN や無限大の損失が出ています。"
+              "log の中に小さな ε を足してください: np.log(p + 1e-7)。",
+        "en": "log(0) = −∞ where a probability is 0, and 0 × (−∞) = NaN (or an infinite loss). Add a tiny ε "
+              "inside the log: np.log(p + 1e-7)."},
+    "ch02.ce_sum": {
+        "ja": "バッチの和 ({got}) になっているようです。期待値はバッチの平均 {expected} です。N (= {n}) で割ってください。",
+        "en": "This looks like the sum over the batch ({got}); the expected value is the mean, {expected}. "
+              "Divide by the batch size N (= {n})."},
+    "ch02.ce_all_mean": {
+        "ja": "N×C 個すべての平均になっているようです ({got})。和はクラス方向にとり、平均はバッチ方向 (N) だけでとります。",
+        "en": "This looks like the mean over all N×C entries ({got}). Sum over the classes, and average over "
+              "the batch (N) only."},
+    "ch02.ce_negative": {"ja": "交差エントロピーは 0 以上のはずですが、{got} でした。マイナス記号を忘れていませんか?",
+                         "en": "Cross-entropy is never negative, but you got {got}. Did you forget the minus sign?"},
+    "ch02.ce_scalar": {"ja": "バッチ全体で 1 つの数 (平均) を返してください。",
+                       "en": "Return one number for the whole batch (the mean)."},
+    "ch02.ce_labels": {
+        "ja": "y はクラス番号 (形 (N,)) の場合と one-hot (形 (N, C)) の場合があります。y.ndim で見分けて両方に対応してください"
+              " (例: if y.ndim == p.ndim: y = y.argmax(axis=-1))。",
+        "en": "y may be class indices (shape (N,)) or one-hot (shape (N, C)); tell them apart with y.ndim and "
+              "handle both (e.g. if y.ndim == p.ndim: y = y.argmax(axis=-1))."},
+    "ch02.ce_zero_small": {
+        "ja": "正解クラスの確率が 0 なら損失は非常に大きいはずですが、{got} でした (p = 0.01 でも 4.6 です)。ε が大きすぎませんか?",
+        "en": "With probability 0 for the true class the loss should be very large, but you got {got} "
+              "(even p = 0.01 gives 4.6). Is your ε too big?"},
+    "ch02.sgd_missing": {"ja": "params のキーが変わっています。期待: {expected}、実際: {got}",
+                         "en": "The keys of params changed. Expected {expected}, got {got}."},
+    "ch02.sgd_replaced": {
+        "ja": "params[{name!r}] が新しい配列に置き換わっています (params[k] = params[k] - ... の形)。元の配列そのものを "
+              "params[k] -= lr * grads[k] で更新 (in-place) してください。モデルや最適化手法は同じ配列を共有しているので、"
+              "置き換えると更新が伝わりません。",
+        "en": "params[{name!r}] was replaced by a new array (params[k] = params[k] - ... ). Update the existing array "
+              "in place with params[k] -= lr * grads[k]: the model and the optimiser share these arrays, so a new "
+              "array never reaches them."},
+    "ch02.sgd_untouched": {
+        "ja": "params の配列が変わっていません。新しい配列を返すのではなく、params[k] -= lr * grads[k] で "
+              "その場で (in-place) 更新してください。",
+        "en": "The arrays in params did not change. Do not return new arrays: update them in place with "
+              "params[k] -= lr * grads[k]."},
+    "ch02.sgd_direction": {
+        "ja": "勾配と逆向きに動かします: W ← W − η ∂L/∂W。符号、学習率の掛け忘れ、grads を名前 (キー) で対応させているか"
+              " (zip(params.values(), grads.values()) は順番が違うと壊れます) を確かめてください。",
+        "en": "Move against the gradient: W ← W − η ∂L/∂W. Check the sign, that lr is used, and that grads are "
+              "matched by name (zip(params.values(), grads.values()) breaks when the orders differ)."},
+    "ch02.sgd_grads_changed": {"ja": "grads を書き換えてしまっています。grads はそのままにしてください。",
+                               "en": "Your function modified grads; leave the gradients unchanged."},
+    "ch02.sgd_dict": {"ja": "params と grads には辞書 (名前 → 配列) が渡されます。",
+                      "en": "params and grads are dicts (name → array)."},
+})
+
+
+# --- small helpers ---------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def _hint(detail: str):
+    """Append ``detail`` to any failure raised inside the block."""
+    try:
+        yield
+    except core._Failure as failure:
+        raise core._Failure(f"{failure}\n{detail}") from None
+
+
+def _run(func, *args, hint=None):
+    """Call the student's function; fail on a stub, an exception or a modified input array."""
+    copies = [np.array(a, copy=True) if isinstance(a, np.ndarray) else None for a in args]
+    try:
+        result = func(*args)
+    except NotImplementedError:
+        fail(t("check.stub"))
+    except Exception as e:  # the student's bug, reported without our traceback
+        detail = t("check.raised", etype=type(e).__name__, message=e)
+        fail(f"{detail}\n{hint}" if hint else detail)
+    for a, c in zip(args, copies):
+        if c is not None and not np.array_equal(a, c, equal_nan=True):
+            fail(t("check.inputs_changed"))
+    return result
+
+
+def _numeric(got, shape) -> np.ndarray:
+    """The answer as a float array of ``shape`` (type and shape failures as in assert_close)."""
+    arr = to_numpy(got, kind=f"ndarray {shape}" if shape else "number")
+    if arr.shape != tuple(shape):
+        fail(t("check.shape", expected=tuple(shape), got=arr.shape))
+    if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        fail(t("check.dtype", expected="number", got=arr.dtype))
+    return arr.astype(np.float64)
+
+
+def _fmt(x) -> str:
+    return np.array2string(np.asarray(x), precision=4, separator=", ")
+
+
+def _torch(name, x):
+    import torch
+
+    tensor = torch.as_tensor(np.asarray(x, dtype=np.float64))
+    if name == "step":
+        return torch.heaviside(tensor, torch.zeros((), dtype=tensor.dtype)).numpy()
+    if name == "sigmoid":
+        return torch.sigmoid(tensor).numpy()
+    if name == "relu":
+        return torch.relu(tensor).numpy()
+    if name == "softmax":
+        return torch.softmax(tensor, dim=-1).numpy()
+    raise ValueError(name)
+
+
+# --- activations -------------------------------------------------------------------------------
+
+def activations(step, sigmoid, relu):
+    """``step(x)``, ``sigmoid(x)``, ``relu(x)``: element-wise on NumPy arrays of any shape."""
+    rng = np.random.default_rng(2)
+    x1 = np.array([-2.0, -0.5, 0.0, 0.5, 2.0])
+    x2 = np.round(rng.normal(0, 3, size=(3, 4)), 2)
+    x2[1, 2] = 0.0
+    big = np.array([-1000.0, -50.0, 0.0, 50.0, 1000.0])
+    with Check("activations") as c:
+        for func, what in ((step, "step"), (sigmoid, "sigmoid"), (relu, "relu")):
+            require_callable(func, what)
+
+        c.case(t("ch02.case.step_source", x=_fmt(x1)))
+        got = _numeric(_run(step, x1, hint=t("ch02.vectorise")), x1.shape)
+        if np.isfinite(got).all() and got[2] != 0:
+            fail(t("ch02.step_zero", got=_fmt(got[2])))
+        extra = sorted(set(np.unique(got).tolist()) - {0.0, 1.0})
+        expect(not extra, t("ch02.step_binary", got=extra[:3]))
+        assert_close(got, [0, 0, 0, 1, 1])
+
+        c.case(t("ch02.case.random2d", name="step", shape=x2.shape))
+        got = _numeric(_run(step, x2, hint=t("ch02.vectorise")), x2.shape)
+        assert_close(got, _torch("step", x2))
+
+        c.case(t("ch02.case.sigmoid_source", x=_fmt(x1)))
+        assert_close(_run(sigmoid, x1, hint=t("ch02.vectorise")), _torch("sigmoid", x1), rtol=1e-6, atol=1e-9)
+        c.case(t("ch02.case.random2d", name="sigmoid", shape=x2.shape))
+        assert_close(_run(sigmoid, x2, hint=t("ch02.vectorise")), _torch("sigmoid", x2), rtol=1e-6, atol=1e-9)
+        c.case(t("ch02.case.sigmoid_big", x=_fmt(big)))
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            got = _numeric(_run(sigmoid, big, hint=t("ch02.vectorise")), big.shape)
+        expect(np.isfinite(got).all(), t("ch02.sigmoid_nan"))
+        expect(got.min() >= 0 and got.max() <= 1, t("ch02.sigmoid_range", lo=got.min(), hi=got.max()))
+        assert_close(got, _torch("sigmoid", big), rtol=1e-6, atol=1e-9)
+
+        for x, case in ((x1, t("ch02.case.relu_source", x=_fmt(x1))),
+                        (x2, t("ch02.case.random2d", name="relu", shape=x2.shape))):
+            c.case(case)
+            got = _run(relu, x, hint=t("ch02.relu_def"))
+            with _hint(t("ch02.relu_def")):
+                got = _numeric(got, x.shape)
+            if np.isfinite(got).all():
+                expect(got.min() >= 0, t("ch02.relu_negative", lo=got.min()))
+            with _hint(t("ch02.relu_def")):
+                assert_close(got, _torch("relu", x), rtol=1e-6, atol=1e-9)
+
+
+# --- softmax -----------------------------------------------------------------------------------
+
+def softmax(func):
+    """``softmax(x)`` over the last axis, stable for inputs like 1000."""
+    rng = np.random.default_rng(3)
+    small = np.array([1.0, 2.0, 3.0])
+    cases = [
+        (t("ch02.case.softmax_small", x=_fmt(small)), small, None),
+        (t("ch02.case.softmax_big", x="[1000, 1001, 1002]"), np.array([1000.0, 1001.0, 1002.0]), "overflow"),
+        (t("ch02.case.softmax_neg", x="[-1000, -1000, -1000]"), np.full(3, -1000.0), "overflow"),
+        (t("ch02.case.softmax_batch", x="[[1, 2, 3], [1, 1, 4]]"), np.array([[1.0, 2, 3], [1, 1, 4]]), "batch"),
+        (t("ch02.case.softmax_rows", x="[[0, 1, 2], [1000, 1001, 1002]]"),
+         np.array([[0.0, 1, 2], [1000, 1001, 1002]]), "rows"),
+        (t("ch02.case.softmax_3d"), rng.normal(0, 2, size=(2, 3, 4)), "batch"),
+        (t("ch02.case.softmax_random"), rng.normal(0, 5, size=(5, 10)), "batch"),
+    ]
+    with Check("softmax") as c:
+        require_callable(func, "softmax")
+        for name, x, kind in cases:
+            c.case(name)
+            expected = _torch("softmax", x)
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+                got = _run(func, x, hint=t("ch02.softmax_batch_error"))
+            arr = _numeric(got, x.shape)
+            if not np.isfinite(arr).all():
+                fail(t("ch02.softmax_rowmax" if kind == "rows" else "ch02.softmax_overflow"))
+            sums = arr.sum(axis=-1)
+            if not np.allclose(sums, 1.0, rtol=1e-5, atol=1e-6):
+                extra = t("ch02.softmax_axis0") if x.ndim > 1 and np.allclose(arr.sum(axis=0), 1.0) else ""
+                fail(t("ch02.softmax_sum", sums=_fmt(sums.ravel()[:4]), extra=extra))
+            assert_close(arr, expected, rtol=1e-5, atol=1e-7)
+
+
+# --- cross-entropy -----------------------------------------------------------------------------
+
+def _onehot(y, num_classes):
+    return np.eye(num_classes)[y]
+
+
+def _expected_ce(p, y_index):
+    import torch
+    import torch.nn.functional as F
+
+    logp = torch.log(torch.as_tensor(p, dtype=torch.float64).clamp_min(1e-300))
+    return float(F.nll_loss(logp, torch.as_tensor(y_index)))
+
+
+def _ce_value(func, p, y, expected):
+    """Run one cross-entropy case; fail with a targeted message when it is wrong."""
+    n, num_classes = p.shape
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        got = _run(func, p, y)
+    arr = to_numpy(got, kind="number")
+    if arr.size != 1:
+        fail(t("check.shape", expected=(), got=arr.shape) + "\n" + t("ch02.ce_scalar"))
+    if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        fail(t("check.dtype", expected="number", got=arr.dtype))
+    value = float(np.asarray(arr, dtype=np.float64).reshape(()))
+    if not np.isfinite(value):
+        fail(t("ch02.ce_log0"))
+    if value < 0:
+        fail(t("ch02.ce_negative", got=f"{value:.6g}"))
+    if expected is None:
+        return value
+    if n > 1 and np.isclose(value, expected * n, rtol=1e-4):
+        fail(t("ch02.ce_sum", got=f"{value:.6g}", expected=f"{expected:.6g}", n=n))
+    if np.isclose(value, expected / num_classes, rtol=1e-4):
+        fail(t("ch02.ce_all_mean", got=f"{value:.6g}"))
+    assert_close(value, expected, rtol=1e-4, atol=1e-6)
+    return value
+
+
+def _works_with(func, p, y, expected) -> bool:
+    """Whether ``func`` gets this case right (used to tell which label format it handles)."""
+    try:
+        _ce_value(func, p, y, expected)
+    except core._Failure:
+        return False
+    return True
+
+
+def cross_entropy(func):
+    """``cross_entropy(p, y)``: mean over the batch; ``y`` class indices (N,) or one-hot (N, C)."""
+    rng = np.random.default_rng(4)
+    logits = rng.normal(0, 1, size=(8, 5))
+    p_rand = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    y_rand = rng.integers(0, 5, size=8)
+    source = SOURCE_P[None, :]
+    batch = np.stack([SOURCE_P, SOURCE_P])
+    y_batch = np.array([1, 3])
+    plan = [
+        ("ch02.case.ce_source", dict(label=t("ch02.label.polyps")), source, np.array([1]), "index"),
+        ("ch02.case.ce_source", dict(label=t("ch02.label.colitis")), source, np.array([3]), "index"),
+        ("ch02.case.ce_source", dict(label=t("ch02.label.polyps")), source, _onehot(np.array([1]), 4), "onehot"),
+        ("ch02.case.ce_batch", {}, batch, y_batch, "index"),
+        ("ch02.case.ce_batch", {}, batch, _onehot(y_batch, 4), "onehot"),
+        ("ch02.case.ce_random", dict(kind=t("ch02.kind.index")), p_rand, y_rand, "index"),
+        ("ch02.case.ce_random", dict(kind=t("ch02.kind.onehot")), p_rand, _onehot(y_rand, 5), "onehot"),
+    ]
+    with Check("cross_entropy") as c:
+        require_callable(func, "cross_entropy")
+        for key, values, p, y, kind in plan:
+            c.case(t(key, y=_fmt(y), **values))
+            y_index = y if kind == "index" else y.argmax(axis=-1)
+            y_other = _onehot(y, p.shape[1]) if kind == "index" else y.argmax(axis=-1)
+            expected = _expected_ce(p, y_index)
+            try:
+                _ce_value(func, p, y, expected)
+            except core._Failure as failure:
+                if _works_with(func, p, y_other, expected):  # right with the other label format
+                    raise core._Failure(f"{failure}\n{t('ch02.ce_labels')}") from None
+                raise
+
+        for y in (np.array([0]), _onehot(np.array([0]), 4)):
+            c.case(t("ch02.case.ce_zero", y=_fmt(y)))
+            value = _ce_value(func, source, y, None)
+            expect(value > -np.log(0.01), t("ch02.ce_zero_small", got=f"{value:.6g}"))
+
+
+# --- the SGD update ----------------------------------------------------------------------------
+
+def _params(rng, dtype=np.float64):
+    shapes = {"W1": (4, 3), "b1": (3,), "W2": (3, 2), "b2": (2,)}
+    params = {k: rng.normal(0, 1, size=s).astype(dtype) for k, s in shapes.items()}
+    grads = {k: rng.normal(0, 1, size=s).astype(dtype) for k, s in reversed(shapes.items())}  # other order
+    return params, grads
+
+
+def _sgd_once(func, params, grads, expected, lr):
+    """One call; checks identity, in-place values, unchanged grads and the new values."""
+    before = dict(params)
+    old = {k: v.copy() for k, v in params.items()}
+    grads_copy = {k: v.copy() for k, v in grads.items()}
+    _run(func, params, grads, lr, hint=t("ch02.sgd_direction"))
+    if not isinstance(params, dict) or sorted(params) != sorted(before):
+        fail(t("ch02.sgd_missing", expected=sorted(before), got=sorted(params) if isinstance(params, dict) else params))
+    if any(not np.array_equal(grads[k], grads_copy[k]) for k in grads):
+        fail(t("ch02.sgd_grads_changed"))
+    untouched = all(np.array_equal(before[k], old[k]) for k in before)
+    for k in before:
+        if params[k] is not before[k]:
+            fail(t("ch02.sgd_replaced", name=k))
+    if untouched:
+        fail(t("ch02.sgd_untouched"))
+    with _hint(t("ch02.sgd_direction")):
+        for k in before:
+            assert_close(params[k], expected[k], rtol=1e-5, atol=1e-6)
+
+
+def sgd_step(func):
+    """``sgd_step(params, grads, lr)``: params[k] -= lr * grads[k] for every name, in place."""
+    import torch
+
+    rng = np.random.default_rng(5)
+    with Check("sgd_step") as c:
+        require_callable(func, "sgd_step")
+
+        lr = 0.1
+        c.case(t("ch02.case.sgd_basic", lr=lr))
+        params, grads = _params(rng)
+        expected = {k: params[k] - lr * grads[k] for k in params}
+        _sgd_once(func, params, grads, expected, lr)
+
+        lr = 0.5
+        c.case(t("ch02.case.sgd_torch", lr=lr))
+        params, grads = _params(rng)
+        tensors = {k: torch.nn.Parameter(torch.tensor(v)) for k, v in params.items()}
+        for k, p in tensors.items():
+            p.grad = torch.tensor(grads[k])
+        torch.optim.SGD(list(tensors.values()), lr=lr).step()
+        expected = {k: p.detach().numpy().copy() for k, p in tensors.items()}
+        _sgd_once(func, params, grads, expected, lr)
+
+        lr = 0.01
+        c.case(t("ch02.case.sgd_float32", lr=lr))
+        params, grads = _params(rng, np.float32)
+        for _ in range(2):
+            expected = {k: params[k] - np.float32(lr) * grads[k] for k in params}
+            _sgd_once(func, params, grads, expected, lr)
