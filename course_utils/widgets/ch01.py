@@ -20,7 +20,7 @@ register({
     "ch01w.solved": {"ja": " — {gate} ができました!", "en": " — this is {gate}!"},
     "ch01w.xor_note": {"ja": " (XOR は 1 本の直線では 4/4 になりません)",
                        "en": " (no single line gets XOR to 4/4)"},
-    "ch01w.fire": {"ja": "y = 1 (発火) の領域", "en": "region y = 1 (fires)"},
+    "ch01w.fire": {"ja": "y = 1 (発火)", "en": "y = 1 (fires)"},
     "ch01w.line": {"ja": "決定境界", "en": "decision line"},
     "ch01w.plot_title": {"ja": "{gate}: {correct}/4 正解", "en": "{gate}: {correct}/4 correct"},
     "ch01w.right": {"ja": "正解", "en": "right"},
@@ -100,8 +100,12 @@ def draw_perceptron(ax, w1, w2, th, targets=None, lim=(-0.5, 1.5)):
                    zorder=3)
         if targets is not None and out != target:
             ax.scatter(x1, x2, s=420, facecolors="none", edgecolors="red", linewidths=2.5, zorder=4)
+    if targets is not None:
+        ax.scatter([], [], s=120, facecolors="none", edgecolors="red", linewidths=2, label=t("ch01w.wrong"))
     ax.set_xlim(*lim)
     ax.set_ylim(*lim)
+    ax.set_xticks([0, 1])
+    ax.set_yticks([0, 1])
     ax.set_aspect("equal")
     ax.set_xlabel("$x_1$")
     ax.set_ylabel("$x_2$")
@@ -137,7 +141,7 @@ def perceptron_explorer(w1: float = 0.5, w2: float = 0.5, th: float = 1.2, gate:
         fig, ax = plt.subplots(figsize=(4.2, 4.2))
         draw_perceptron(ax, state["w1"], state["w2"], state["th"], targets=state["targets"])
         ax.set_title(t("ch01w.plot_title", gate=state["gate"], correct=state["correct"]))
-        ax.legend(loc="upper right", fontsize=8)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3, fontsize=8, frameon=False)
         fig.tight_layout()
         return fig
 
