@@ -11,12 +11,18 @@ LANG_ARG = re.compile(r"""setup\(\s*lang\s*=\s*["'](ja|en)["']""")
 
 
 def read(path) -> dict:
+    """A notebook as a plain dict with every cell source joined into one string."""
+    import nbformat
+
     with open(path, encoding="utf-8") as f:
-        return json.load(f)
+        return json.loads(json.dumps(nbformat.read(f, as_version=4)))
 
 
 def dumps(nb: dict) -> str:
-    return json.dumps(nb, ensure_ascii=False, indent=1) + "\n"
+    """The notebook as nbformat writes it (sources as lists of lines, stable key order)."""
+    import nbformat
+
+    return nbformat.writes(nbformat.from_dict(nb)) + "\n"
 
 
 def write_atomically(path, text: str) -> None:

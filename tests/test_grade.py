@@ -20,7 +20,7 @@ def english():
 
 
 def released(tmp_path, name="01_demo.ipynb"):
-    student = release_notebook(json.loads(nbio.dumps(notebook())))
+    student = release_notebook(json.loads(json.dumps(notebook())))
     path = tmp_path / "en" / name
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(nbio.dumps(student))

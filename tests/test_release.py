@@ -32,7 +32,7 @@ def test_unclosed_region_is_an_error():
 
 def test_release_notebook_round_trip(tmp_path):
     nb = notebook()
-    student = release_notebook(json.loads(nbio.dumps(nb)))
+    student = release_notebook(json.loads(json.dumps(nb)))
     code = [nbio.source(c) for c in student["cells"] if c["cell_type"] == "code"]
     assert "y = x * 2" not in "".join(code) and "BEGIN SOLUTION" not in "".join(code)
     assert "raise NotImplementedError('multiply by two')" in code[1]
