@@ -26,7 +26,7 @@ lab: venv
 	$(VENV)/bin/jupyter lab notebooks/
 
 test: venv
-	$(PY) -m pytest
+	$(PY) -m pytest $(PYTEST_ARGS)
 
 unit: venv
 	$(PY) -m pytest -m "not notebooks and not e2e"

@@ -62,12 +62,25 @@ def main(argv=None) -> int:
     p_grade.add_argument("--reference", help="folder of the released notebooks (trusted fingerprints)")
     p_grade.add_argument("--markdown", help="also write the table to this file")
     sub.add_parser("doctor", help="print versions, device, font and data availability")
+    p_repo = sub.add_parser("student-repo", help="write a ready-to-push exercise repository")
+    p_repo.add_argument("src", help="folder of instructor notebooks (e.g. notebooks/ja)")
+    p_repo.add_argument("--out", required=True)
     args = parser.parse_args(argv)
     if args.lang:
         i18n.set_language(args.lang)
 
     if args.command == "doctor":
         return doctor()
+    if args.command == "student-repo":
+        from .release import ReleaseError
+        from .student_repo import make_student_repo
+
+        try:
+            make_student_repo(args.src, args.out, lang=args.lang or i18n.language())
+        except ReleaseError as e:
+            print(e, file=sys.stderr)
+            return 2
+        return 0
     if args.command == "release":
         from .release import ReleaseError, release
 
