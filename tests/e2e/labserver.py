@@ -1,0 +1,290 @@
+"""A throw-away JupyterLab server and a Playwright-driven Chromium page on it (for the e2e tests).
+
+The server runs from the project's venv (``sys.executable``) on 127.0.0.1, a free port and a
+random token, with HOME, the Jupyter config/data/runtime folders, the Lab user settings and
+workspaces all in a temporary folder (nothing read from or written to the user's own), news and
+update checks switched off (``overrides.json`` in a private ``app_settings_dir``), and
+``COURSE_FAST=1`` for its kernels. Its root folder is a temporary copy: notebooks are copied
+in, so JupyterLab's autosave never touches ``notebooks/``. :meth:`LabServer.stop` ends the
+server, its kernels and anything else it started, by process id.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+INSTALL_HINT = "apt-get install -y chromium fonts-noto-cjk"
+
+TIMINGS = {}  # piece → seconds; conftest prints them at the end of the session
+
+
+class timed:
+    """``with timed("piece"):`` adds the block's wall time to TIMINGS["piece"]."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def __enter__(self):
+        self.t0 = time.perf_counter()
+
+    def __exit__(self, *exc):
+        TIMINGS[self.name] = TIMINGS.get(self.name, 0.0) + time.perf_counter() - self.t0
+
+OVERRIDES = {
+    "@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False},
+    "@jupyterlab/extensionmanager-extension:plugin": {"enabled": False},
+    # render every cell (JupyterLab 4 otherwise keeps only the cells near the viewport in the page)
+    "@jupyterlab/notebook-extension:tracker": {"windowingMode": "none"},
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def missing_prerequisites() -> str | None:
+    """Why the browser tests cannot run here (Chromium or the CJK fonts missing), or None."""
+    problems = []
+    if not os.access(CHROMIUM, os.X_OK):
+        problems.append(f"{CHROMIUM} not found")
+    try:
+        fonts = subprocess.run(["fc-list", ":lang=ja", "family"], capture_output=True, text=True,
+                               timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        fonts = ""
+    if not fonts.strip():
+        problems.append("no Japanese font for Chromium (fc-list :lang=ja is empty)")
+    if problems:
+        return "; ".join(problems) + f". Install them with: {INSTALL_HINT}"
+    return None
+
+
+class LabServer:
+    def __init__(self, base: Path, startup_timeout: float = 90):
+        self.base = Path(base)
+        self.root = self.base / "root"
+        self.port = free_port()
+        self.token = secrets.token_hex(16)
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = self.base / "jupyterlab.log"
+        self.proc = None
+        self._known = set()
+        self.startup_timeout = startup_timeout
+
+    # ---------------------------------------------------------------- start / stop
+    def environment(self) -> dict:
+        env = dict(os.environ)
+        dirs = {name: self.base / name for name in
+                ("home", "config", "data", "runtime", "user-settings", "workspaces", "ipython")}
+        for d in dirs.values():
+            d.mkdir(parents=True, exist_ok=True)
+        # keep matplotlib's font cache where it already is (a fresh one takes seconds to build)
+        try:
+            import matplotlib
+
+            env.setdefault("MPLCONFIGDIR", matplotlib.get_cachedir())
+        except Exception:
+            pass
+        env.update({
+            "HOME": str(dirs["home"]),
+            "JUPYTER_CONFIG_DIR": str(dirs["config"]),
+            "JUPYTER_DATA_DIR": str(dirs["data"]),
+            "JUPYTER_RUNTIME_DIR": str(dirs["runtime"]),
+            "JUPYTERLAB_SETTINGS_DIR": str(dirs["user-settings"]),
+            "JUPYTERLAB_WORKSPACES_DIR": str(dirs["workspaces"]),
+            "IPYTHONDIR": str(dirs["ipython"]),
+            "COURSE_FAST": "1",
+            "PYTHONIOENCODING": "utf-8",
+        })
+        env.pop("JUPYTER_TOKEN", None)
+        return env
+
+    def command(self) -> list:
+        settings = self.base / "app-settings"
+        settings.mkdir(parents=True, exist_ok=True)
+        (settings / "overrides.json").write_text(json.dumps(OVERRIDES, indent=1), encoding="utf-8")
+        return [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={self.port}",
+                "--port-retries=0", f"--IdentityProvider.token={self.token}", "--LabApp.news_url=None",
+                "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+                f"--LabApp.app_settings_dir={settings}", f"--ServerApp.root_dir={self.root}",
+                "--ServerApp.open_browser=False"] + (["--allow-root"] if os.geteuid() == 0 else [])
+
+    def start(self) -> "LabServer":
+        self.root.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(self.command(), cwd=self.root, env=self.environment(), stdout=log,
+                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        log.close()
+        deadline = time.monotonic() + self.startup_timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"JupyterLab exited with {self.proc.returncode}:\n{self.log()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/api/status?token={self.token}", timeout=2) as r:
+                    if r.status == 200:
+                        return self
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError(f"JupyterLab did not answer within {self.startup_timeout} s:\n{self.log()}")
+
+    def log(self, tail: int = 4000) -> str:
+        try:
+            return self.log_path.read_text(encoding="utf-8", errors="replace")[-tail:]
+        except OSError:
+            return ""
+
+    def _descendants(self):
+        """The server's process and everything it started (kernels run in sessions of their own)."""
+        try:
+            import psutil  # a dependency of ipykernel
+        except ImportError:
+            return []
+        try:
+            parent = psutil.Process(self.proc.pid)
+            return [parent] + parent.children(recursive=True)
+        except psutil.Error:
+            return []
+
+    def remember_children(self) -> None:
+        """Note the server's current child processes (kernels), so that stop() ends them too."""
+        self._known.update(p for p in self._descendants())
+
+    def stop(self) -> None:
+        """End the kernels (by pid), then the server, then anything left of either (SIGKILL)."""
+        if self.proc is None:
+            return
+        self.remember_children()
+        children = [p for p in self._known if p.pid != self.proc.pid]
+        for p in children:  # kernels first: the server's own shutdown waits seconds for each
+            try:
+                p.terminate()
+            except Exception:
+                pass
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)  # anything left in the server's process group
+        except (ProcessLookupError, PermissionError):
+            pass
+        for p in children:  # kernels (sessions of their own) that outlived all that
+            try:
+                if p.is_running():
+                    p.kill()
+            except Exception:
+                pass
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+        self.proc = None
+
+    # ---------------------------------------------------------------- notebooks
+    def add_notebook(self, source: Path, extra_cells=(), name: str | None = None) -> str:
+        """Copy ``source`` into the server's root (plus ``extra_cells`` appended); returns its name there."""
+        import nbformat
+
+        nb = nbformat.read(source, as_version=4)
+        for cell in extra_cells:
+            nb.cells.append(cell)
+        name = name or Path(source).name
+        nbformat.write(nb, self.root / name)
+        return name
+
+    def lab_url(self, name: str) -> str:
+        return f"{self.url}/lab/tree/{name}?reset&token={self.token}"
+
+
+# ------------------------------------------------------------------------ the page
+
+_PANEL = ".jp-NotebookPanel:not(.lm-mod-hidden)"
+
+# The opened notebook's state: its code cells' prompts, error outputs, and the kernel's status
+# as the status bar shows it ("Python 3 (ipykernel) | Idle"; "No Kernel | ..." before it started).
+_STATE_JS = r"""
+() => {
+  const panel = '.jp-NotebookPanel:not(.lm-mod-hidden)';
+  const cells = [...document.querySelectorAll(panel + ' .jp-Notebook .jp-CodeCell')];
+  const prompts = cells.map(c => ((c.querySelector('.jp-InputPrompt') || {}).textContent || '').trim());
+  const errors = [...document.querySelectorAll(panel + ' .jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')]
+      .map(e => e.textContent).filter(t => /Traceback|Error/.test(t));
+  const kernel = [...document.querySelectorAll('.jp-StatusBar-TextItem')].map(e => e.textContent.trim())
+      .find(t => / \| [A-Z][a-z]+/.test(t)) || '';
+  const dialog = (document.querySelector('.jp-Dialog .jp-Dialog-header') || {}).textContent || '';
+  return {n: cells.length, prompts, errors, kernel, dialog};
+}
+"""
+
+
+def notebook_state(page) -> dict:
+    return page.evaluate(_STATE_JS)
+
+
+def _kernel_idle(state) -> bool:
+    return bool(re.search(r"\| Idle$", state["kernel"])) and not state["kernel"].startswith("No Kernel")
+
+
+def _accept_kernel_dialog(page, state) -> None:
+    # Should not appear (the notebooks carry kernelspec metadata); if it does, take the default kernel.
+    if "Select Kernel" in state["dialog"]:
+        page.locator(".jp-Dialog button.jp-mod-accept").click()
+
+
+def wait_for_notebook(page, timeout: float = 60) -> dict:
+    """Wait until the opened notebook is rendered and its kernel started and idle."""
+    page.wait_for_selector(_PANEL + " .jp-Notebook .jp-Cell", timeout=timeout * 1000)
+    deadline = time.monotonic() + timeout
+    state = {}
+    while time.monotonic() < deadline:
+        state = notebook_state(page)
+        _accept_kernel_dialog(page, state)
+        if _kernel_idle(state):
+            return state
+        page.wait_for_timeout(200)
+    raise TimeoutError(f"the kernel did not become idle in {timeout} s (status bar: {state.get('kernel')!r})")
+
+
+def wait_for_idle(page, timeout: float = 30, settle_ms: int = 300) -> None:
+    """Wait until the kernel is idle and stays idle for ``settle_ms`` (widget updates are done)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if _kernel_idle(notebook_state(page)):
+            page.wait_for_timeout(settle_ms)
+            if _kernel_idle(notebook_state(page)):
+                return
+        page.wait_for_timeout(100)
+    raise TimeoutError(f"the kernel stayed busy for {timeout} s")
+
+
+def run_all_cells(page, timeout: float = 240) -> dict:
+    """Run → Run All Cells from the menu bar; wait until every code cell ran (or an error stopped the run)."""
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+    page.locator(".lm-Menu-item:not(.lm-mod-disabled)", has_text=re.compile(r"^Run All Cells")).first.click()
+    deadline = time.monotonic() + timeout
+    state = {}
+    while time.monotonic() < deadline:
+        state = notebook_state(page)
+        _accept_kernel_dialog(page, state)
+        done = state["n"] and all(re.fullmatch(r"\[\d+\]:", p) for p in state["prompts"])
+        if state["errors"] or (done and _kernel_idle(state)):
+            return state
+        page.wait_for_timeout(250)
+    raise TimeoutError(f"Run All Cells did not finish in {timeout} s; prompts: {state.get('prompts')}, "
+                       f"kernel: {state.get('kernel')!r}")
