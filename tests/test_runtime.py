@@ -57,3 +57,12 @@ def test_japanese_font_is_found_and_used():
     path = font_manager.findfont(title.get_fontproperties(), fallback_to_default=False)
     plt.close(fig)
     assert "IPAex" in path or "ipaex" in path.lower()
+
+
+def test_course_threads_limits_torch_and_blas(monkeypatch):
+    from threadpoolctl import threadpool_info
+
+    monkeypatch.setenv("COURSE_THREADS", "1")
+    cu.setup(lang="en")
+    assert torch.get_num_threads() == 1
+    assert all(pool["num_threads"] == 1 for pool in threadpool_info())
