@@ -40,7 +40,7 @@ def doctor() -> int:
     print(f"{t('doctor.device')}: {runtime.device_name(runtime.best_device())}")
     font = runtime.japanese_font_available()
     print(f"{t('doctor.font')}: {t('doctor.found' if font else 'doctor.not_found')}")
-    print(f"{t('doctor.mode')}: {t('mode.fast' if runtime.FAST else 'mode.full')}")
+    print(f"{t('doctor.mode')}: {t('mode.fast' if runtime.is_fast() else 'mode.full')}")
     print(f"{t('doctor.offline')}: digits, shapes, " + ", ".join(data.IMAGE_NAMES))
     cached = [name for name in ("MNIST", "FashionMNIST") if (Path("data") / name / "raw").exists()]
     reach = t("doctor.reachable") if data.online() else t("doctor.unreachable")

@@ -6,13 +6,23 @@ import numpy as np
 
 from . import i18n
 
-FAST = os.environ.get("COURSE_FAST") == "1"
 _device = None
+
+
+def is_fast() -> bool:
+    """FAST mode: the environment variable COURSE_FAST=1 (read each time, so it can be set late)."""
+    return os.environ.get("COURSE_FAST") == "1"
+
+
+def __getattr__(name):  # ``runtime.FAST`` / ``cu.FAST`` follow the environment
+    if name == "FAST":
+        return is_fast()
+    raise AttributeError(name)
 
 
 def pick(fast, full):
     """The value for the current mode: ``fast`` when COURSE_FAST=1, else ``full``."""
-    return fast if FAST else full
+    return fast if is_fast() else full
 
 
 def seed_everything(seed: int = 0) -> None:
@@ -105,6 +115,6 @@ def setup(lang: str = "ja", seed: int = 0):
     _device = best_device()
     if not set_plot_style():
         print(i18n.t("font.missing"))
-    mode = i18n.t("mode.fast" if FAST else "mode.full")
+    mode = i18n.t("mode.fast" if is_fast() else "mode.full")
     print(i18n.t("setup.line", device=device_name(_device), mode=mode, seed=seed))
     return _device

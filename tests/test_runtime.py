@@ -26,10 +26,10 @@ def test_setup_seeds_everything():
 
 
 def test_pick_follows_mode(monkeypatch):
-    monkeypatch.setattr(runtime, "FAST", True)
-    assert cu.pick(fast=1, full=2) == 1
-    monkeypatch.setattr(runtime, "FAST", False)
-    assert cu.pick(fast=1, full=2) == 2
+    monkeypatch.setenv("COURSE_FAST", "1")
+    assert cu.pick(fast=1, full=2) == 1 and cu.FAST is True and runtime.FAST is True
+    monkeypatch.setenv("COURSE_FAST", "0")
+    assert cu.pick(fast=1, full=2) == 2 and cu.FAST is False
 
 
 def test_fast_is_set_in_tests():
