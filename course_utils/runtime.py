@@ -106,8 +106,6 @@ def set_plot_style() -> bool:
 def setup(lang: str = "ja", seed: int = 0):
     """Seed everything, pick the device, set the plot style and language; print one line."""
     global _device
-    import torch
-
     i18n.set_language(lang)
     seed_everything(seed)
     if os.environ.get("COURSE_THREADS"):
