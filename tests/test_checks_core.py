@@ -123,3 +123,28 @@ class TestNormalizeImage:
 
         with pytest.raises(ExerciseFailed, match="modified its input"):
             cu.checks.normalize_image(in_place)
+
+
+def test_hint_adds_to_any_failure_and_failure_text_reports():
+    message = failure_of(lambda: _with_hint())
+    assert "Wrong shape" in message and "did you transpose?" in message
+    assert core.failure_text(assert_close, np.ones(2), np.ones(2)) is None
+    assert "Wrong shape" in core.failure_text(assert_close, np.ones(3), np.ones(2))
+
+
+def _with_hint():
+    with core.hint("did you transpose?"):
+        assert_close(np.ones((2, 3)), np.ones((3, 2)))
+
+
+def test_on_error_hint_only_when_the_student_code_raises():
+    def raises(x):
+        raise ValueError("shapes (2,3) and (2,3) not aligned")
+
+    message = failure_of(lambda: call(raises, 1, on_error="check the axis order"))
+    assert "ValueError" in message and "check the axis order" in message
+
+    def stub(x):
+        raise NotImplementedError
+
+    assert "axis order" not in failure_of(lambda: call(stub, 1, on_error="check the axis order"))

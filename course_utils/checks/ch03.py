@@ -8,7 +8,7 @@ autograd on a small two-layer network built from the student's classes.
 import numpy as np
 
 from ..i18n import register, t
-from .core import Check, _Failure, assert_close, call, fail, require_callable, to_numpy
+from .core import Check, Failure, assert_close, call, fail, require_callable, to_numpy
 
 __all__ = ["layers"]
 
@@ -87,7 +87,7 @@ def _close(got, expected, what, tol=TOL):
     """assert_close whose failure message says which array is wrong."""
     try:
         return assert_close(got, expected, **tol)
-    except _Failure as e:
+    except Failure as e:
         fail(t("ch03.what", what=what, detail=str(e)))
 
 
@@ -298,7 +298,7 @@ def _check_network(c, Affine, ReLU, SoftmaxWithLoss, rng):
                               ("dx", dx, tx)]:
         try:
             _close(got, tensor.grad.numpy(), name, LOSS_TOL)
-        except _Failure as e:
+        except Failure as e:
             fail(t("ch03.net_grad", name=name) + "\n" + str(e))
 
 

@@ -11,7 +11,7 @@ import numbers
 import numpy as np
 
 from ..i18n import register, t
-from .core import Check, _Failure, assert_close, call, call_unchanged, fail, to_numpy
+from .core import Check, Failure, assert_close, call, call_unchanged, fail, failure_text, to_numpy
 
 __all__ = ["moving_average", "conv2d_single", "conv2d", "conv_output_size", "conv_params"]
 
@@ -167,11 +167,7 @@ def _compare(got, expected, rtol, atol, wrong_values=(), wrong_shapes=(), shape_
 
 def _hint_after_values(arr, expected, rtol, atol) -> str:
     """The standard 'wrong values' sentence for ``arr`` (used before a hint)."""
-    try:
-        assert_close(arr, expected, rtol=rtol, atol=atol)
-    except Exception as e:  # core's _Failure: take its text
-        return str(e)
-    return ""
+    return failure_text(assert_close, arr, expected, rtol=rtol, atol=atol) or ""
 
 
 # ----------------------------------------------------------------------------------------
@@ -383,7 +379,7 @@ def _call_conv(func, *args, **kwargs):
     """call_unchanged, with the axis-order hint added to shape errors raised by the student's code."""
     try:
         return call_unchanged(func, *args, **kwargs)
-    except _Failure as e:
+    except Failure as e:
         if isinstance(e.__context__, (ValueError, IndexError)):
             fail(str(e) + "\n" + _hint("ch04.channels"))
         raise

@@ -9,7 +9,7 @@ are recognised and named in the message.
 import numpy as np
 
 from ..i18n import register, t
-from .core import Check, _Failure, assert_close, call_unchanged, fail, to_numpy
+from .core import Check, Failure, assert_close, call_unchanged, fail, to_numpy
 
 __all__ = ["max_pool2d", "avg_pool2d", "max_pool2d_backward"]
 
@@ -166,7 +166,7 @@ def _compare(got, expected, suspects, rtol=1e-5, atol=1e-8):
     arr = to_numpy(got, kind=f"numpy.ndarray {tuple(expected.shape)}")
     try:
         assert_close(arr, expected, rtol=rtol, atol=atol, check_dtype="float")
-    except _Failure as failure:
+    except Failure as failure:
         for candidate, hint in suspects:
             if candidate is not None and _matches(arr, candidate, expected):
                 fail(f"{failure}\n{hint}")

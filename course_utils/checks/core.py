@@ -6,6 +6,7 @@ problem becomes :class:`ExerciseFailed` with a one-paragraph message in the cour
 that names the case and says what was expected and what came back. Tracebacks from inside
 course_utils are cut off (``raise ... from None``) so the student sees only the message.
 """
+import contextlib
 import numbers
 
 import numpy as np
@@ -44,13 +45,34 @@ class ExerciseFailed(AssertionError):
     """Raised by a check when the student's answer is wrong. The message says why."""
 
 
-class _Failure(Exception):
-    """Internal: a reason for failure, turned into ExerciseFailed by :class:`Check`."""
+class Failure(Exception):
+    """Why the current case failed; :class:`Check` turns it into ExerciseFailed."""
 
 
 def fail(detail: str):
     """Stop the current case with a message (inside a :class:`Check` block)."""
-    raise _Failure(detail)
+    raise Failure(detail)
+
+
+@contextlib.contextmanager
+def hint(detail: str):
+    """Add ``detail`` (a targeted hint) to any failure raised inside the block."""
+    try:
+        yield
+    except Failure as failure:
+        raise Failure(f"{failure}\n{detail}") from None
+
+
+def failure_text(block, *args, **kwargs):
+    """Run ``block``; the failure message it raises, or None when it passes.
+
+    For checks that try a wrong-but-plausible reading of the answer to choose a hint.
+    """
+    try:
+        block(*args, **kwargs)
+    except Failure as failure:
+        return str(failure)
+    return None
 
 
 class Check:
@@ -77,7 +99,7 @@ class Check:
         if exc is None:
             print(t("check.passed", name=self.name, n=self.count))
             return False
-        if isinstance(exc, _Failure):
+        if isinstance(exc, Failure):
             message = t("check.failed", name=self.name, case=self.current, detail=str(exc))
             raise ExerciseFailed(message) from None
         return False
@@ -88,20 +110,24 @@ def require_callable(obj, what: str) -> None:
         fail(t("check.not_callable", what=what, got=type(obj).__name__))
 
 
-def call(func, *args, **kwargs):
-    """Run the student's ``func``; turn a stub or an exception into a clear failure."""
+def call(func, *args, on_error=None, **kwargs):
+    """Run the student's ``func``; turn a stub or an exception into a clear failure.
+
+    ``on_error`` is a hint added when the student's code raises (not for a stub).
+    """
     try:
         return func(*args, **kwargs)
     except NotImplementedError:
         fail(t("check.stub"))
     except Exception as e:  # the student's bug, reported without our traceback
-        fail(t("check.raised", etype=type(e).__name__, message=e))
+        detail = t("check.raised", etype=type(e).__name__, message=e)
+        fail(f"{detail}\n{on_error}" if on_error else detail)
 
 
-def call_unchanged(func, *args, **kwargs):
+def call_unchanged(func, *args, on_error=None, **kwargs):
     """Like :func:`call` but also fails when the function modifies an array argument."""
     copies = [np.array(a, copy=True) if isinstance(a, np.ndarray) else None for a in args]
-    result = call(func, *args, **kwargs)
+    result = call(func, *args, on_error=on_error, **kwargs)
     for a, c in zip(args, copies):
         if c is not None and not np.array_equal(a, c, equal_nan=True):
             fail(t("check.inputs_changed"))
