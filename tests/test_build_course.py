@@ -1,18 +1,15 @@
 """tools/build_course.py (``make course``): figures, checks, report, environment, and one tiny real run."""
-import importlib.util
 import json
 import os
 import stat
-import sys
 from pathlib import Path
 
 import nbformat
 
+from tests.notebook_files import build_course
+
 ROOT = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location("build_course", ROOT / "tools" / "build_course.py")
-bc = sys.modules.setdefault("build_course", importlib.util.module_from_spec(_spec))
-if not hasattr(bc, "main"):
-    _spec.loader.exec_module(bc)
+bc = build_course()
 
 
 def code(source, *outputs, count=1):

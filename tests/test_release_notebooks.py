@@ -2,11 +2,10 @@
 notebook, and executed to show that it fails exactly at its check cells."""
 import nbformat
 import pytest
-from nbclient import NotebookClient
 
 from course_utils import notebooks as nbio
 from course_utils.release import release_notebook
-from tests.notebook_files import notebooks
+from tests.notebook_files import build_course, notebooks
 
 ALL = notebooks()
 IDS = [f"{p.parent.name}/{p.name}" for p in ALL]
@@ -35,7 +34,7 @@ def test_release_differs_only_in_solutions(path):
 def test_release_fails_exactly_at_check_cells(path, tmp_path):
     student = nbformat.from_dict(release_notebook(nbio.read(path)))
     expected = {c["cell_id"]: c["check"] for c in student.metadata["course"]["checks"]}
-    client = NotebookClient(student, timeout=300, kernel_name="python3", allow_errors=True,
+    client = build_course().notebook_client_class()(student, timeout=300, kernel_name="python3", allow_errors=True,
                             resources={"metadata": {"path": str(path.parent)}})
     client.execute()
     errors = {}

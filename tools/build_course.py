@@ -35,6 +35,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from queue import Empty
 
 import nbformat
 
@@ -224,6 +225,43 @@ def kernel_env(mode: str, threads: int | None = None) -> dict:
     return env
 
 
+POLL_SLICE = 0.5  # seconds
+
+
+def _sliced_get_msg(get_msg):
+    """``get_msg`` that waits in short polls instead of one long one.
+
+    With ipywidgets in a cell, one long ``shell_channel.get_msg(timeout)`` of the asyncio client
+    sometimes misses an ``execute_reply`` that has arrived and waits out the whole cell timeout
+    (jupyter/nbclient#312; seen here: 300 s after chapter 04's kernel editor). A fresh poll sees
+    the waiting message, so polling in slices bounds that delay to a fraction of a second.
+    """
+    async def get(timeout=None):
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            try:
+                return await get_msg(timeout=POLL_SLICE if left is None else min(POLL_SLICE, left))
+            except Empty:
+                if left is not None and left <= POLL_SLICE:
+                    raise
+
+    return get
+
+
+def notebook_client_class():
+    """nbclient's ``NotebookClient`` with the shell channel polled in slices (see :func:`_sliced_get_msg`)."""
+    from nbclient import NotebookClient
+
+    class Client(NotebookClient):
+        async def async_start_new_kernel_client(self):
+            kc = await super().async_start_new_kernel_client()
+            kc.shell_channel.get_msg = _sliced_get_msg(kc.shell_channel.get_msg)
+            return kc
+
+    return Client
+
+
 def run_notebook(path, mode: str = "fast", timeout: int | None = None, threads: int | None = None):
     """Execute one notebook; returns ``(executed notebook, Result)``. Never raises for a notebook error.
 
@@ -231,14 +269,12 @@ def run_notebook(path, mode: str = "fast", timeout: int | None = None, threads: 
     ``timeout`` seconds is interrupted and recorded as an error. The kernel's working directory
     is the notebook's folder (as in JupyterLab and nbval).
     """
-    from nbclient import NotebookClient
-
     path = Path(path).resolve()
     lang = path.parent.name
     result = Result(lang=lang, name=path.stem, path=str(path), mode=mode)
     nb = nbformat.read(path, as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell(PROBE_CODE))
-    client = NotebookClient(
+    client = notebook_client_class()(
         nb,
         timeout=timeout or CELL_TIMEOUT[mode],
         startup_timeout=180,
