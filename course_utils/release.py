@@ -28,6 +28,12 @@ register({
     "release.unclosed": {"ja": "{path}: # BEGIN SOLUTION に対応する # END SOLUTION がありません。",
                          "en": "{path}: a # BEGIN SOLUTION has no matching # END SOLUTION."},
     "release.no_notebooks": {"ja": "{src} にノートブックがありません。", "en": "No notebooks in {src}."},
+    "release.missing": {"ja": "{src} がありません。ノートブックのフォルダか .ipynb ファイルを指定してください。",
+                        "en": "{src} does not exist; give a folder of notebooks or one .ipynb file."},
+    "release.not_notebook": {"ja": "{src} は .ipynb ファイルではありません。",
+                             "en": "{src} is not an .ipynb file."},
+    "release.unreadable": {"ja": "{path} をノートブックとして読めません ({reason})。",
+                           "en": "{path} cannot be read as a notebook ({reason})."},
     "release.wrote": {"ja": "書き出し: {path} (演習 {n} 個)", "en": "wrote {path} ({n} exercises)"},
     "release.unchanged": {"ja": "変更なし: {path}", "en": "unchanged: {path}"},
 })
@@ -84,10 +90,24 @@ def _inside(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
 
 
+def _read(path: Path, lang: str) -> dict:
+    """The notebook at ``path``, or a ReleaseError that names the file (not JSON, not a notebook)."""
+    try:
+        nb = nbio.read(path)
+        nb["cells"]  # a JSON file that is no notebook has none
+        return nb
+    except Exception as e:
+        raise ReleaseError(text_in(lang, "release.unreadable", path=path, reason=f"{type(e).__name__}: {e}")) from None
+
+
 def release(src, dst, force: bool = False, lang: str | None = None) -> list[Path]:
     """Write the student release of every notebook in ``src`` (a folder or one file) to ``dst``."""
     src, dst = Path(src).resolve(), Path(dst).resolve()
     message_lang = lang or "en"
+    if not src.exists():
+        raise ReleaseError(text_in(message_lang, "release.missing", src=src))
+    if src.is_file() and src.suffix != ".ipynb":
+        raise ReleaseError(text_in(message_lang, "release.not_notebook", src=src))
     folder = src if src.is_dir() else src.parent
     if _inside(dst, folder):
         raise ReleaseError(text_in(message_lang, "release.same_folder", dst=dst, src=folder))
@@ -96,7 +116,7 @@ def release(src, dst, force: bool = False, lang: str | None = None) -> list[Path
         raise ReleaseError(text_in(message_lang, "release.no_notebooks", src=src))
     planned = []
     for path in paths:
-        student = release_notebook(nbio.read(path), where=str(path))
+        student = release_notebook(_read(path, message_lang), where=str(path))
         text = nbio.dumps(student)
         target = dst / path.name
         if target.exists() and target.read_text(encoding="utf-8") != text and not force:

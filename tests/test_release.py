@@ -76,3 +76,26 @@ def test_cli_release(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "course_utils", "release", str(src), "--out", str(src)],
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
+
+
+def test_bad_sources_are_named_in_the_message(tmp_path):
+    out = tmp_path / "out"
+    with pytest.raises(ReleaseError, match="does not exist"):
+        release(tmp_path / "no-such-folder", out)
+    readme = tmp_path / "README.md"
+    readme.write_text("# notes\n")
+    with pytest.raises(ReleaseError, match="not an .ipynb"):
+        release(readme, out)
+    broken = tmp_path / "broken" / "01_broken.ipynb"
+    broken.parent.mkdir()
+    broken.write_text("{ this is not json")
+    with pytest.raises(ReleaseError, match="01_broken.ipynb cannot be read as a notebook"):
+        release(broken.parent, out)
+    assert not out.exists()  # nothing was written
+
+
+def test_cli_release_of_a_missing_folder_says_so(tmp_path):
+    run = subprocess.run([sys.executable, "-m", "course_utils", "--lang", "en", "release", str(tmp_path / "nope"),
+                          "--out", str(tmp_path / "out")], capture_output=True, text=True)
+    assert run.returncode == 2
+    assert "does not exist" in run.stderr and "Traceback" not in run.stderr
