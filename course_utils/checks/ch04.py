@@ -103,13 +103,13 @@ register({
         "en": "The dilation is ignored. A kernel spread out with gaps d covers d·(k − 1) + 1 pixels.",
     },
     "ch04.params_groups": {
-        "ja": "groups が反映されていません。groups=g では各フィルタが c_in / g チャンネルだけを見るので、"
+        "ja": "groups が反映されていません。groups=g では各フィルタが c_in / g チャネルだけを見るので、"
               "重みは c_out × (c_in / g) × k × k 個です。",
         "en": "groups is not taken into account. With groups=g each filter sees only c_in / g channels, so there "
               "are c_out × (c_in / g) × k × k weights.",
     },
     "ch04.params_bias_missing": {
-        "ja": "bias=True のときは出力チャンネルごとにバイアスが 1 個 (計 c_out 個) 加わります。",
+        "ja": "bias=True のときは出力チャネルごとにバイアスが 1 個 (計 c_out 個) 加わります。",
         "en": "With bias=True there is one bias per output channel (c_out more parameters).",
     },
     "ch04.params_bias_extra": {
