@@ -10,6 +10,7 @@ import course_utils as cu
 from course_utils import i18n
 
 matplotlib.use("Agg")
+cu.runtime.set_plot_style()  # the Japanese font, as cu.setup would (no missing-glyph warnings)
 
 
 @pytest.fixture(autouse=True, params=["ja", "en"])
