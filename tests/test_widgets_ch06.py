@@ -10,6 +10,7 @@ import course_utils as cu
 from course_utils import i18n
 
 matplotlib.use("Agg")
+cu.runtime.set_plot_style()  # the Japanese font, as cu.setup would (no missing-glyph warnings)
 
 
 @pytest.fixture(autouse=True, params=["en", "ja"])
@@ -74,6 +75,15 @@ def test_shifting_changes_the_prediction(widget):
     assert s["probs"]["lr"][1] > 0.99
 
 
+def test_readout_follows_the_prediction(widget):
+    before = widget.readout.value
+    assert "cu-predictions" in before and "lr: left (1.00) ✓" in before and "+0°" in before
+    widget.controls["shift_x"].value = 4.0
+    after = widget.readout.value
+    assert "lr: right (1.00) ✗" in after and "(+4, +0) px" in after
+    assert widget.readout in widget.children and "cu-transform-explorer" in widget._dom_classes
+
+
 def test_changing_the_image(widget, images):
     widget.controls["index"].value = 1
     s = widget.state
@@ -89,4 +99,5 @@ def test_model_mode_is_restored(images):
     assert w.state["label"] is None and "correct" not in w.state
     w.controls["angle"].value = 30.0
     assert w.state["params"][2] == 30.0
+    assert "+30°" in w.readout.value and "✓" not in w.readout.value and "✗" not in w.readout.value  # no labels
     W.Widget.close_all()

@@ -1,4 +1,6 @@
 """Chapter 06: move, turn and scale one test image and watch each model's prediction."""
+import html
+
 import ipywidgets as W
 import matplotlib.pyplot as plt
 import numpy as np
@@ -21,7 +23,21 @@ register({
     "ch06w.probs": {"ja": "予測確率", "en": "predicted probability"},
     "ch06w.class": {"ja": "クラス", "en": "class"},
     "ch06w.pred": {"ja": "{name}: {pred} ({p:.2f})", "en": "{name}: {pred} ({p:.2f})"},
+    "ch06w.readout": {"ja": "予測 (確率)", "en": "prediction (probability)"},
 })
+
+
+def readout_html(state, name_of) -> str:
+    """Each model's prediction as text (✓/✗ against the label): ``<p class="cu-predictions">``."""
+    parts = []
+    for name, pred in state["pred"].items():
+        mark = "" if state["label"] is None else (" ✓" if state["correct"][name] else " ✗")
+        text = t("ch06w.pred", name=name, pred=name_of(pred), p=state["probs"][name][pred]) + mark
+        parts.append(html.escape(text))
+    shift_x, shift_y, angle, scale = state["params"]
+    params = f"({shift_x:+.0f}, {shift_y:+.0f}) px, {angle:+.0f}°, ×{scale:.2f}"
+    return (f"<p class='cu-predictions'><b>{html.escape(t('ch06w.readout'))}</b> [{params}]: "
+            + " · ".join(parts) + "</p>")
 
 
 def _predict(models, x):
@@ -100,4 +116,16 @@ def transform_explorer(models: dict, images, transform, class_names=None, labels
         fig.tight_layout()
         return fig
 
-    return explorer(controls, compute, draw, title=t("ch06w.title"))
+    readout = W.HTML()
+    box = explorer(controls, compute, draw, title=t("ch06w.title"))
+    box.readout = readout
+
+    def show_readout(*_):
+        readout.value = readout_html(box.state, name_of)
+
+    for c in controls.values():
+        c.observe(show_readout, names="value")
+    show_readout()
+    box.children = box.children + (readout,)
+    box.add_class("cu-transform-explorer")
+    return box
