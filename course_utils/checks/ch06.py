@@ -14,7 +14,8 @@ and small additions (batch norm, a wider FC layer) but not a network of another 
 import torch
 
 from ..i18n import register, t
-from .core import Check, call, expect, fail
+from .core import Check, call, expect
+from .modules import Recorder, build, require_gradients, require_trainable, short_list
 
 __all__ = ["lenet"]
 
@@ -22,21 +23,6 @@ LENET5_PARAMS = 61_706
 PARAM_BAND = (40_000, 100_000)
 
 register({
-    "ch06.not_module": {
-        "ja": ("LeNet(num_classes=...) は torch.nn.Module を返すはずですが、{got} "
-               "が返りました。class LeNet(nn.Module) として定義し、__init__ で super().__init__() "
-               "を呼んでいますか?"),
-        "en": ("LeNet(num_classes=...) should give a torch.nn.Module, "
-               "got {got}. Define class LeNet(nn.Module) and call super().__init__() "
-               "in __init__.")},
-    "ch06.instance": {
-        "ja": ("渡されたのはモデルのインスタンス ({got}) です。"
-               "クラスそのものを渡してください: cu.checks.lenet(LeNet) (LeNet() ではなく)。"),
-        "en": "You passed a model instance ({got}); pass the class itself: cu.checks.lenet(LeNet), not LeNet()."},
-    "ch06.no_super": {
-        "ja": "__init__ の最初で super().__init__() を呼んでいません。nn.Module の準備がされないので、層を登録できません。",
-        "en": ("__init__ does not call super().__init__() first, so "
-               "nn.Module is not set up and cannot register layers.")},
     "ch06.not_tensor": {
         "ja": "forward の返り値は形 (N, num_classes) の torch.Tensor (ロジット) にしてください。返りは {got} でした。",
         "en": "forward should return a torch.Tensor of logits shaped (N, num_classes); it returned {got}."},
@@ -81,28 +67,6 @@ register({
                "to {hi:,} is expected. Check the channels (6, 16), "
                "the 5×5 kernels and the fully connected layers (120, "
                "84, num_classes).")},
-    "ch06.no_params": {
-        "ja": ("学習できるパラメータがありません。層は __init__ で self.xxx = nn.Conv2d(...) "
-               "のように属性として登録してください (forward の中で毎回作ると登録されません)。"),
-        "en": ("The model has no trainable parameters. Register layers "
-               "as attributes in __init__ (self.xxx = nn.Conv2d(...)); "
-               "layers created inside forward are not registered.")},
-    "ch06.frozen": {
-        "ja": "requires_grad=False のパラメータがあります: {names}。すべてのパラメータを学習できるようにしてください。",
-        "en": "Some parameters have requires_grad=False: {names}. Every parameter should be trainable."},
-    "ch06.no_grad": {
-        "ja": ("損失を逆伝播しても勾配が届かないパラメータがあります: {names}。定義したのに forward "
-               "で使っていない層や、途中の .detach() / torch.no_grad() / .numpy() "
-               "がないか確かめてください。"),
-        "en": ("After backpropagating a loss, these parameters got "
-               "no gradient: {names}. Look for a layer defined but "
-               "unused in forward, or a .detach() / torch.no_grad() "
-               "/ .numpy() on the way.")},
-    "ch06.zero_grad": {
-        "ja": "勾配がすべて 0 のパラメータがあります: {names}。出力に効いていない (0 倍されている、など) 層がないか確かめてください。",
-        "en": ("These parameters got an all-zero gradient: {names}. "
-               "Is some layer's output multiplied by zero or otherwise "
-               "cut off?")},
 })
 
 _CASE = {
@@ -121,39 +85,15 @@ def _case(key, **values):
     return _CASE[key][language()].format(**values)
 
 
-class _Recorder(torch.overrides.TorchFunctionMode):
-    """Records the names of the torch functions called inside the ``with`` block."""
-
-    def __init__(self):
-        super().__init__()
-        self.names = []
-
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        self.names.append(getattr(func, "__name__", str(func)))
-        return func(*args, **(kwargs or {}))
-
-
-def _short_list(names, limit=8):
-    names = list(names)
-    more = f", … (+{len(names) - limit})" if len(names) > limit else ""
-    return ", ".join(names[:limit]) + more
-
-
 def _build(LeNet, c: Check, num_classes):
     c.case(_case("build", c=num_classes))
-    if isinstance(LeNet, torch.nn.Module):
-        fail(t("ch06.instance", got=type(LeNet).__name__))
-    if not callable(LeNet):
-        fail(t("check.not_callable", what="LeNet", got=type(LeNet).__name__))
-    model = call(LeNet, num_classes=num_classes)
-    expect(isinstance(model, torch.nn.Module), t("ch06.not_module", got=type(model).__name__))
-    expect("_parameters" in vars(model), t("ch06.no_super"))
-    return model
+    return build(LeNet, num_classes=num_classes, check="lenet", cls_name="LeNet",
+                 signature="LeNet(num_classes=...)")
 
 
 def _forward(model, c: Check, x, num_classes, trace=False):
     c.case(_case("forward", inp=tuple(x.shape), c=num_classes))
-    recorder = _Recorder()
+    recorder = Recorder()
     if trace:
         with recorder:
             out = call(model, x)
@@ -185,11 +125,11 @@ def lenet(LeNet):
 
         c.case(_case("pool"))
         expect(any("pool" in name for name in calls),
-               t("ch06.no_pool", calls=_short_list(dict.fromkeys(calls)) or "-"))
+               t("ch06.no_pool", calls=short_list(dict.fromkeys(calls)) or "-"))
 
         c.case(_case("params"))
         params = list(model.parameters())
-        expect(len(params) > 0, t("ch06.no_params"))
+        expect(len(params) > 0, t("module.no_params"))
         n_params = sum(p.numel() for p in params)
         lo, hi = PARAM_BAND
         expect(lo <= n_params <= hi, t("ch06.params", n=n_params, ref=LENET5_PARAMS, lo=lo, hi=hi))
@@ -200,19 +140,11 @@ def lenet(LeNet):
             _forward(other, c, torch.rand(5, 1, 28, 28, generator=gen), 7)
 
         c.case(_case("grad"))
-        named = list(model.named_parameters())
-        frozen = [name for name, p in named if not p.requires_grad]
-        expect(not frozen, t("ch06.frozen", names=_short_list(frozen)))
+        require_trainable(model)
         model.train()
         model.zero_grad(set_to_none=True)
         x = torch.rand(8, 1, 28, 28, generator=gen)
         target = torch.randint(0, 10, (8,), generator=gen)
         out, _ = _forward(model, c, x, 10)
         c.case(_case("grad"))
-        expect(out.requires_grad, t("ch06.no_grad", names=_short_list(name for name, _ in named)))
-        loss = torch.nn.functional.cross_entropy(out, target)
-        call(loss.backward)
-        missing = [name for name, p in named if p.grad is None]
-        expect(not missing, t("ch06.no_grad", names=_short_list(missing)))
-        zero = [name for name, p in named if not bool(p.grad.abs().sum() > 0)]
-        expect(not zero, t("ch06.zero_grad", names=_short_list(zero)))
+        require_gradients(model, out, lambda logits: torch.nn.functional.cross_entropy(logits, target))

@@ -1,0 +1,109 @@
+"""Shared pieces of the checks that take an ``nn.Module`` class (ch06 ``lenet``, ch08 ``unet``).
+
+- :class:`Recorder` runs a forward pass under :class:`torch.overrides.TorchFunctionMode` and
+  records the names of the torch functions called, so modules (``nn.Conv2d``) and functional
+  calls (``F.conv2d``) count alike and a layer that is defined but never used does not count.
+- :func:`build` instantiates the student's class with the messages a beginner needs (an
+  instance passed instead of the class, ``super().__init__()`` forgotten, not a module).
+- :func:`require_trainable` and :func:`require_gradients` check that every parameter is
+  trainable and that a loss backpropagates into every one of them.
+"""
+import torch
+
+from ..i18n import register, t
+from .core import call, expect, fail
+
+register({
+    "module.instance": {
+        "ja": ("渡されたのはモデルのインスタンス ({got}) です。"
+               "クラスそのものを渡してください: cu.checks.{check}({cls}) ({cls}() ではなく)。"),
+        "en": "You passed a model instance ({got}); pass the class itself: cu.checks.{check}({cls}), not {cls}()."},
+    "module.not_module": {
+        "ja": ("{signature} は torch.nn.Module を返すはずですが、{got} "
+               "が返りました。class {cls}(nn.Module) として定義し、__init__ で super().__init__() "
+               "を呼んでいますか?"),
+        "en": ("{signature} should give a torch.nn.Module, "
+               "got {got}. Define class {cls}(nn.Module) and call super().__init__() "
+               "in __init__.")},
+    "module.no_super": {
+        "ja": "__init__ の最初で super().__init__() を呼んでいません。nn.Module の準備がされないので、層を登録できません。",
+        "en": ("__init__ does not call super().__init__() first, so "
+               "nn.Module is not set up and cannot register layers.")},
+    "module.no_params": {
+        "ja": ("学習できるパラメータがありません。層は __init__ で self.xxx = nn.Conv2d(...) "
+               "のように属性として登録してください (forward の中で毎回作ると登録されません)。"),
+        "en": ("The model has no trainable parameters. Register layers "
+               "as attributes in __init__ (self.xxx = nn.Conv2d(...)); "
+               "layers created inside forward are not registered.")},
+    "module.frozen": {
+        "ja": "requires_grad=False のパラメータがあります: {names}。すべてのパラメータを学習できるようにしてください。",
+        "en": "Some parameters have requires_grad=False: {names}. Every parameter should be trainable."},
+    "module.no_grad": {
+        "ja": ("損失を逆伝播しても勾配が届かないパラメータがあります: {names}。定義したのに forward "
+               "で使っていない層や、途中の .detach() / torch.no_grad() / .numpy() "
+               "がないか確かめてください。"),
+        "en": ("After backpropagating a loss, these parameters got "
+               "no gradient: {names}. Look for a layer defined but "
+               "unused in forward, or a .detach() / torch.no_grad() "
+               "/ .numpy() on the way.")},
+    "module.zero_grad": {
+        "ja": "勾配がすべて 0 のパラメータがあります: {names}。出力に効いていない (0 倍されている、など) 層がないか確かめてください。",
+        "en": ("These parameters got an all-zero gradient: {names}. "
+               "Is some layer's output multiplied by zero or otherwise "
+               "cut off?")},
+})
+
+
+class Recorder(torch.overrides.TorchFunctionMode):
+    """Records the names of the torch functions called inside the ``with`` block."""
+
+    def __init__(self):
+        super().__init__()
+        self.names = []
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        self.names.append(getattr(func, "__name__", str(func)))
+        return func(*args, **(kwargs or {}))
+
+
+def short_list(names, limit=8):
+    """``a, b, c, … (+n)``: a readable list of at most ``limit`` names."""
+    names = list(names)
+    more = f", … (+{len(names) - limit})" if len(names) > limit else ""
+    return ", ".join(names[:limit]) + more
+
+
+def build(cls, *args, check: str, cls_name: str, signature: str, **kwargs):
+    """``cls(*args, **kwargs)`` for the student's class, failing clearly on the usual slips."""
+    if isinstance(cls, torch.nn.Module):
+        fail(t("module.instance", got=type(cls).__name__, check=check, cls=cls_name))
+    if not callable(cls):
+        fail(t("check.not_callable", what=cls_name, got=type(cls).__name__))
+    model = call(cls, *args, **kwargs)
+    expect(isinstance(model, torch.nn.Module),
+           t("module.not_module", got=type(model).__name__, signature=signature, cls=cls_name))
+    expect("_parameters" in vars(model), t("module.no_super"))
+    return model
+
+
+def require_trainable(model) -> None:
+    """At least one parameter, and every parameter with ``requires_grad=True``."""
+    named = list(model.named_parameters())
+    expect(len(named) > 0, t("module.no_params"))
+    frozen = [name for name, p in named if not p.requires_grad]
+    expect(not frozen, t("module.frozen", names=short_list(frozen)))
+
+
+def require_gradients(model, out, loss_fn) -> None:
+    """Backpropagate ``loss_fn(out)``: every parameter must get a gradient that is not all zero.
+
+    Clear the model's gradients (``model.zero_grad(set_to_none=True)``) before the forward pass.
+    """
+    named = list(model.named_parameters())
+    expect(out.requires_grad, t("module.no_grad", names=short_list(name for name, _ in named)))
+    loss = loss_fn(out)
+    call(loss.backward)
+    missing = [name for name, p in named if p.grad is None]
+    expect(not missing, t("module.no_grad", names=short_list(missing)))
+    zero = [name for name, p in named if not bool(p.grad.abs().sum() > 0)]
+    expect(not zero, t("module.zero_grad", names=short_list(zero)))
