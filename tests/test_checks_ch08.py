@@ -1,0 +1,633 @@
+"""Chapter 08 checks ``miou``, ``dice``, ``unet``: right answers pass, typical wrong answers fail with their hint."""
+import numpy as np
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+import course_utils as cu
+from course_utils.checks import ExerciseFailed
+from course_utils.checks.ch08 import _miou_reference, _miou_worked
+from course_utils.i18n import language, set_language, t
+
+
+@pytest.fixture(autouse=True, params=["ja", "en"])
+def lang(request):
+    before = language()
+    set_language(request.param)
+    yield request.param
+    set_language(before)
+
+
+def fails(check, *funcs, fragments=()):
+    with pytest.raises(ExerciseFailed) as info:
+        check(*funcs)
+    message = str(info.value)
+    for fragment in fragments:
+        assert fragment in message, message
+    assert "Traceback" not in message
+    return message
+
+
+def hint(key, **values):
+    return t(key, **values).split("\n")[0].split("{")[0][:40]
+
+
+# =========================================================================== miou
+def miou_loops(pred, target, num_classes):
+    ious = []
+    for c in range(num_classes):
+        p, g = pred == c, target == c
+        union = np.logical_or(p, g).sum()
+        if union > 0:
+            ious.append(np.logical_and(p, g).sum() / union)
+    return float(np.mean(ious))
+
+
+def miou_confusion(pred, target, num_classes):
+    k = num_classes
+    cm = np.bincount(target.astype(np.int64).ravel() * k + pred.astype(np.int64).ravel(),
+                     minlength=k * k).reshape(k, k)
+    inter = np.diag(cm)
+    union = cm.sum(0) + cm.sum(1) - inter
+    return (inter[union > 0] / union[union > 0]).mean()
+
+
+def miou_torch(pred, target, num_classes):
+    p, g = torch.from_numpy(pred.astype(np.int64)), torch.from_numpy(target.astype(np.int64))
+    ious = [((p == c) & (g == c)).sum() / ((p == c) | (g == c)).sum()
+            for c in range(num_classes) if ((p == c) | (g == c)).any()]
+    return torch.stack(ious).mean()
+
+
+def test_worked_example_by_hand():
+    pred, target = _miou_worked()
+    # class 0: target 4 px, pred 4 px, both 3 px -> union 5; class 1: 4 and 5 px, both 3 -> 6;
+    # class 2: 4 and 3 px, both 3 -> 4
+    by_hand = (3 / 5 + 3 / 6 + 3 / 4) / 3
+    assert by_hand == pytest.approx(0.616667, abs=1e-6)
+    assert _miou_reference(pred, target, 3) == pytest.approx(by_hand)
+    assert miou_loops(pred, target, 3) == pytest.approx(by_hand)
+
+
+def test_reference_agrees_with_scikit_learn():
+    from sklearn.metrics import jaccard_score
+
+    rng = np.random.default_rng(0)
+    for k in (2, 3, 6, 21):
+        target = rng.integers(0, k, size=(3, 9, 11))
+        pred = np.where(rng.random(target.shape) < 0.4, rng.integers(0, k, size=target.shape), target)
+        pred[pred == k - 1] = 0            # a class only in the target
+        expected = jaccard_score(target.ravel(), pred.ravel(), average="macro")
+        assert _miou_reference(pred, target, k) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("func", [miou_loops, miou_confusion, miou_torch])
+def test_miou_correct(func, capsys):
+    cu.checks.miou(func)
+    out = capsys.readouterr().out
+    assert "✓ miou" in out and out.count("\n") == 1
+
+
+def per_class(pred, target, num_classes):
+    inter = np.array([np.sum((pred == c) & (target == c)) for c in range(num_classes)], dtype=float)
+    union = np.array([np.sum((pred == c) | (target == c)) for c in range(num_classes)], dtype=float)
+    return inter, union
+
+
+def test_miou_over_all_classes_fails():
+    def all_classes(pred, target, num_classes):
+        inter, union = per_class(pred, target, num_classes)
+        return np.sum(np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)) / num_classes
+
+    fails(cu.checks.miou, all_classes, fragments=["num_classes=5", hint("ch08.miou_all_classes")])
+
+
+def test_miou_nan_for_absent_class_fails():
+    def plain_mean(pred, target, num_classes):
+        inter, union = per_class(pred, target, num_classes)
+        with np.errstate(invalid="ignore"):
+            return np.mean(inter / union)
+
+    fails(cu.checks.miou, plain_mean, fragments=["NaN", hint("ch08.miou_nan")])
+
+
+def test_miou_absent_as_one_fails():
+    def absent_one(pred, target, num_classes):
+        inter, union = per_class(pred, target, num_classes)
+        return np.mean(np.where(union > 0, inter / np.maximum(union, 1), 1.0))
+
+    fails(cu.checks.miou, absent_one, fragments=[hint("ch08.miou_absent_one")])
+
+
+def test_miou_pixel_accuracy_fails():
+    fails(cu.checks.miou, lambda pred, target, num_classes: np.mean(pred == target),
+          fragments=[hint("ch08.miou_accuracy")])
+
+
+def test_miou_only_target_classes_fails():
+    def target_classes(pred, target, num_classes):
+        inter, union = per_class(pred, target, num_classes)
+        present = [c for c in range(num_classes) if np.any(target == c)]
+        return np.mean(inter[present] / union[present])
+
+    fails(cu.checks.miou, target_classes, fragments=[hint("ch08.miou_target_classes")])
+
+
+def test_miou_only_pred_classes_fails():
+    def pred_classes(pred, target, num_classes):
+        inter, union = per_class(pred, target, num_classes)
+        present = [c for c in range(num_classes) if np.any(pred == c)]
+        return np.mean(inter[present] / union[present])
+
+    fails(cu.checks.miou, pred_classes, fragments=[hint("ch08.miou_pred_classes")])
+
+
+def test_miou_dice_instead_fails():
+    def mean_dice(pred, target, num_classes):
+        inter, _ = per_class(pred, target, num_classes)
+        size = np.array([np.sum(pred == c) + np.sum(target == c) for c in range(num_classes)])
+        return np.mean(2 * inter[size > 0] / size[size > 0])
+
+    fails(cu.checks.miou, mean_dice, fragments=[hint("ch08.miou_dice")])
+
+
+def test_miou_skipping_background_fails():
+    def no_background(pred, target, num_classes):
+        inter, union = per_class(pred, target, num_classes)
+        keep = union[1:] > 0
+        return np.mean(inter[1:][keep] / union[1:][keep])
+
+    fails(cu.checks.miou, no_background, fragments=[hint("ch08.miou_background")])
+
+
+def test_miou_uint8_overflow_fails():
+    def no_cast(pred, target, num_classes):
+        k = num_classes
+        cm = np.bincount((target * k + pred).ravel(), minlength=k * k)[:k * k].reshape(k, k)
+        inter = np.diag(cm)
+        union = cm.sum(0) + cm.sum(1) - inter
+        return (inter[union > 0] / union[union > 0]).mean()
+
+    fails(cu.checks.miou, no_cast, fragments=["uint8", hint("ch08.miou_uint8")])
+
+
+def test_miou_per_class_array_fails():
+    def ious(pred, target, num_classes):
+        inter, union = per_class(pred, target, num_classes)
+        return inter / union
+
+    fails(cu.checks.miou, ious, fragments=["(3,)", hint("ch08.miou_scalar")])
+
+
+def test_miou_bad_code_fails_clearly():
+    def stub(pred, target, num_classes):
+        raise NotImplementedError
+
+    def modifies(pred, target, num_classes):
+        result = miou_loops(pred, target, num_classes)
+        pred[...] = 0
+        return result
+
+    fails(cu.checks.miou, stub, fragments=[t("check.stub")])
+    fails(cu.checks.miou, lambda pred, target: 1.0, fragments=["TypeError"])
+    fails(cu.checks.miou, modifies, fragments=[t("check.inputs_changed")])
+    fails(cu.checks.miou, lambda p, g, k: [miou_loops(p, g, k)], fragments=["list"])
+    fails(cu.checks.miou, lambda p, g, k: None, fragments=["NoneType"])
+
+
+# =========================================================================== dice
+def dice_bool(pred, target):
+    a, b = pred.astype(bool), target.astype(bool)
+    size = a.sum() + b.sum()
+    return 1.0 if size == 0 else 2 * np.logical_and(a, b).sum() / size
+
+
+def dice_float(pred, target):
+    a, b = torch.as_tensor(pred, dtype=torch.float32), torch.as_tensor(target, dtype=torch.float32)
+    size = a.sum() + b.sum()
+    return torch.tensor(1.0) if size == 0 else 2 * (a * b).sum() / size
+
+
+def test_dice_worked_example_by_hand():
+    from course_utils.checks.ch08 import _dice_cases
+
+    _, _, a, b = _dice_cases()[0]
+    assert (a.sum(), b.sum(), (a & b).sum()) == (6, 5, 4)
+    assert dice_bool(a, b) == pytest.approx(8 / 11)
+
+
+@pytest.mark.parametrize("func", [dice_bool, dice_float])
+def test_dice_correct(func, capsys):
+    cu.checks.dice(func)
+    out = capsys.readouterr().out
+    assert "✓ dice" in out and out.count("\n") == 1
+
+
+def test_dice_zero_for_empty_fails():
+    def zero(pred, target):
+        size = pred.sum() + target.sum()
+        return 0.0 if size == 0 else 2 * (pred & target).sum() / size
+
+    fails(cu.checks.dice, zero, fragments=["1.0", hint("ch08.dice_empty_zero")])
+
+
+def test_dice_nan_for_empty_fails():
+    fails(cu.checks.dice, lambda p, g: 2 * (p & g).sum() / (p.sum() + g.sum()),
+          fragments=["NaN", hint("ch08.dice_empty_nan")])
+
+
+def test_dice_iou_instead_fails():
+    def iou(pred, target):
+        union = (pred | target).sum()
+        return 1.0 if union == 0 else (pred & target).sum() / union
+
+    fails(cu.checks.dice, iou, fragments=["8/11", hint("ch08.dice_iou")])
+
+
+def test_dice_bool_plus_fails():
+    def bool_plus(pred, target):
+        size = (pred + target).sum()        # bool + bool is "or"
+        return 1.0 if size == 0 else 2 * (pred * target).sum() / size
+
+    fails(cu.checks.dice, bool_plus, fragments=[hint("ch08.dice_bool_sum")])
+
+
+def test_dice_without_the_two_fails():
+    def no_two(pred, target):
+        size = pred.sum() + target.sum()
+        return 1.0 if size == 0 else (pred & target).sum() / size
+
+    fails(cu.checks.dice, no_two, fragments=[hint("ch08.dice_no_two")])
+
+
+def test_dice_pixel_accuracy_fails():
+    fails(cu.checks.dice, lambda p, g: np.mean(p == g), fragments=[hint("ch08.dice_accuracy")])
+
+
+def test_dice_per_image_fails():
+    def per_image(pred, target):
+        if pred.ndim == 2:
+            return dice_bool(pred, target)
+        return np.array([dice_bool(p, g) for p, g in zip(pred, target)])
+
+    fails(cu.checks.dice, per_image, fragments=["(2,)", hint("ch08.dice_scalar")])
+
+
+def test_dice_bad_code_fails_clearly():
+    def stub(pred, target):
+        raise NotImplementedError
+
+    fails(cu.checks.dice, stub, fragments=[t("check.stub")])
+    fails(cu.checks.dice, lambda p, g: 1 / 0, fragments=["ZeroDivisionError"])
+    fails(cu.checks.dice, lambda p, g: "0.5", fragments=["str"])
+
+
+# =========================================================================== unet
+def block(cin, cout):
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
+                         nn.Conv2d(cout, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+
+
+class UNet(nn.Module):
+    """Four levels (64 → 4 at the bottom), max pooling, transposed convolutions, torch.cat skips."""
+
+    def __init__(self, in_channels, num_classes, width=4, depth=4):
+        super().__init__()
+        widths = [width * 2 ** i for i in range(depth + 1)]
+        self.downs = nn.ModuleList([block(in_channels, widths[0])]
+                                   + [block(widths[i], widths[i + 1]) for i in range(depth)])
+        self.ups = nn.ModuleList([nn.ConvTranspose2d(widths[i + 1], widths[i], 2, stride=2)
+                                  for i in reversed(range(depth))])
+        self.decs = nn.ModuleList([block(2 * widths[i], widths[i]) for i in reversed(range(depth))])
+        self.head = nn.Conv2d(widths[0], num_classes, 1)
+
+    def encode(self, x):
+        skips = []
+        for i, down in enumerate(self.downs):
+            x = down(x if i == 0 else F.max_pool2d(x, 2))
+            skips.append(x)
+        return x, skips[:-1]
+
+    def forward(self, x):
+        x, skips = self.encode(x)
+        for up, dec, skip in zip(self.ups, self.decs, reversed(skips)):
+            x = dec(torch.cat([up(x), skip], dim=1))
+        return self.head(x)
+
+
+class UNetInterpolate(nn.Module):
+    """Strided convolutions down, bilinear F.interpolate up (to the skip's size), cat skips, no BN."""
+
+    def __init__(self, in_channels, num_classes):
+        super().__init__()
+        self.e1 = nn.Conv2d(in_channels, 6, 3, padding=1)
+        self.e2 = nn.Conv2d(6, 8, 3, stride=2, padding=1)
+        self.e3 = nn.Conv2d(8, 8, 3, stride=2, padding=1)
+        self.d2 = nn.Conv2d(16, 6, 3, padding=1)
+        self.d1 = nn.Conv2d(12, 6, 3, padding=1)
+        self.out = nn.Conv2d(6, num_classes, 1)
+
+    def forward(self, x):
+        e1 = F.relu(self.e1(x))
+        e2 = F.relu(self.e2(e1))
+        e3 = F.relu(self.e3(e2))
+        d2 = F.relu(self.d2(torch.cat([F.interpolate(e3, size=e2.shape[-2:], mode="bilinear"), e2], 1)))
+        d1 = F.relu(self.d1(torch.cat([F.interpolate(d2, scale_factor=2), e1], 1)))
+        return self.out(d1)
+
+
+class UNetBook(nn.Module):
+    """The source book's U-Net (three poolings, nn.ConvTranspose2d, torch.cat), narrow widths."""
+
+    def __init__(self, in_channels, out_channels):
+        super().__init__()
+        self.enc1 = self.conv_block(in_channels, 4)
+        self.enc2 = self.conv_block(4, 8)
+        self.enc3 = self.conv_block(8, 16)
+        self.pool = nn.MaxPool2d(kernel_size=2, stride=2)
+        self.bottleneck = self.conv_block(16, 32)
+        self.upconv3 = nn.ConvTranspose2d(32, 16, kernel_size=2, stride=2)
+        self.dec3 = self.conv_block(32, 16)
+        self.upconv2 = nn.ConvTranspose2d(16, 8, kernel_size=2, stride=2)
+        self.dec2 = self.conv_block(16, 8)
+        self.upconv1 = nn.ConvTranspose2d(8, 4, kernel_size=2, stride=2)
+        self.dec1 = self.conv_block(8, 4)
+        self.final_conv = nn.Conv2d(4, out_channels, kernel_size=1)
+
+    def forward(self, img):
+        enc1 = self.enc1(img)
+        enc2 = self.enc2(self.pool(enc1))
+        enc3 = self.enc3(self.pool(enc2))
+        dec3 = self.bottleneck(self.pool(enc3))
+        dec2 = self.dec3(torch.cat([self.upconv3(dec3), enc3], dim=1))
+        dec1 = self.dec2(torch.cat([self.upconv2(dec2), enc2], dim=1))
+        out = self.dec1(torch.cat([self.upconv1(dec1), enc1], dim=1))
+        return self.final_conv(out)
+
+    def conv_block(self, in_channels, out_channels):
+        return nn.Sequential(nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1),
+                             nn.BatchNorm2d(out_channels), nn.ReLU())
+
+
+class FCN8s(nn.Module):
+    """FCN style: class scores upsampled and *added* to scores from earlier stages (skips by +)."""
+
+    def __init__(self, in_channels, num_classes):
+        super().__init__()
+        self.c1 = nn.Conv2d(in_channels, 8, 3, padding=1)
+        self.c2 = nn.Conv2d(8, 8, 3, padding=1)
+        self.c3 = nn.Conv2d(8, 8, 3, padding=1)
+        self.s1, self.s2, self.s3 = (nn.Conv2d(8, num_classes, 1) for _ in range(3))
+
+    def forward(self, x):
+        f1 = F.max_pool2d(F.relu(self.c1(x)), 2)
+        f2 = F.max_pool2d(F.relu(self.c2(f1)), 2)
+        f3 = F.max_pool2d(F.relu(self.c3(f2)), 2)
+        s = F.interpolate(self.s3(f3), scale_factor=2) + self.s2(f2)
+        s = F.interpolate(s, scale_factor=2) + self.s1(f1)
+        return F.interpolate(s, scale_factor=2, mode="bilinear")
+
+
+@pytest.mark.parametrize("answer", [UNet, UNetInterpolate, UNetBook, FCN8s])
+def test_unet_correct(answer, capsys):
+    cu.checks.unet(answer)
+    out = capsys.readouterr().out
+    assert "✓ unet" in out and out.count("\n") == 1
+
+
+def test_unet_check_is_fast_and_leaves_grad_mode_on():
+    import time
+
+    start = time.perf_counter()
+    cu.checks.unet(UNet)
+    assert time.perf_counter() - start < 5
+    assert torch.is_grad_enabled()
+
+
+class ValidConvs(nn.Module):
+    """The 2015 paper's valid (unpadded) convolutions with cropped skips, never resized back."""
+
+    def __init__(self, in_channels, num_classes):
+        super().__init__()
+        self.e1a, self.e1b = nn.Conv2d(in_channels, 4, 3), nn.Conv2d(4, 4, 3)
+        self.e2a, self.e2b = nn.Conv2d(4, 8, 3), nn.Conv2d(8, 8, 3)
+        self.up = nn.ConvTranspose2d(8, 4, 2, stride=2)
+        self.d1a, self.d1b = nn.Conv2d(8, 4, 3), nn.Conv2d(4, 4, 3)
+        self.head = nn.Conv2d(4, num_classes, 1)
+
+    def forward(self, x):
+        e1 = F.relu(self.e1b(F.relu(self.e1a(x))))
+        e2 = F.relu(self.e2b(F.relu(self.e2a(F.max_pool2d(e1, 2)))))
+        u = self.up(e2)
+        dh, dw = (e1.shape[2] - u.shape[2]) // 2, (e1.shape[3] - u.shape[3]) // 2
+        crop = e1[:, :, dh:dh + u.shape[2], dw:dw + u.shape[3]]
+        d = F.relu(self.d1b(F.relu(self.d1a(torch.cat([u, crop], 1)))))
+        return self.head(d)
+
+
+def test_unet_valid_convolutions_shrink_fails():
+    fails(cu.checks.unet, ValidConvs, fragments=["(2, 4, 64, 64)", "(2, 4, 48, 48)", hint("ch08.unet_shrunk")])
+
+
+class HardCodedClasses(UNet):
+    def __init__(self, in_channels, num_classes):
+        super().__init__(in_channels, 2)
+
+
+class InChannelsOut(UNet):
+    def __init__(self, in_channels, num_classes):
+        super().__init__(in_channels, in_channels)
+
+
+@pytest.mark.parametrize("answer", [HardCodedClasses, InChannelsOut])
+def test_unet_wrong_number_of_classes_fails(answer):
+    fails(cu.checks.unet, answer, fragments=["(2, 4, 64, 64)", "num_classes", hint("ch08.unet_classes")])
+
+
+class EncoderOnly(UNet):
+    def forward(self, x):
+        return self.head(self.encode(x)[0][:, :self.head.in_channels])
+
+
+def test_unet_without_upsampling_fails():
+    fails(cu.checks.unet, EncoderOnly, fragments=["(2, 4, 4, 4)", hint("ch08.unet_halved", f=16)])
+
+
+class UpsampleAtTheEnd(nn.Module):
+    """FCN-32s style: encoder, class scores, one F.interpolate to the input size, no skips."""
+
+    def __init__(self, in_channels, num_classes):
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv2d(in_channels, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                                      nn.Conv2d(8, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2))
+        self.score = nn.Conv2d(8, num_classes, 1)
+
+    def forward(self, x):
+        return F.interpolate(self.score(self.features(x)), size=x.shape[-2:], mode="bilinear")
+
+
+class NoSkips(UNet):
+    """A full decoder with transposed convolutions that never uses the encoder features."""
+
+    def __init__(self, in_channels, num_classes):
+        super().__init__(in_channels, num_classes, depth=2)
+        self.decs = nn.ModuleList([block(d[0].in_channels // 2, d[0].out_channels) for d in self.decs])
+
+    def forward(self, x):
+        x, _ = self.encode(x)
+        for up, dec in zip(self.ups, self.decs):
+            x = dec(up(x))
+        return self.head(x)
+
+
+@pytest.mark.parametrize("answer", [UpsampleAtTheEnd, NoSkips])
+def test_unet_without_skip_connections_fails(answer):
+    fails(cu.checks.unet, answer, fragments=["torch.cat", hint("ch08.unet_no_skip")])
+
+
+class FullResolution(nn.Module):
+    def __init__(self, in_channels, num_classes):
+        super().__init__()
+        self.body = block(in_channels, 8)
+        self.head = nn.Conv2d(8, num_classes, 1)
+
+    def forward(self, x):
+        return self.head(self.body(x))
+
+
+def test_unet_without_downsampling_fails():
+    fails(cu.checks.unet, FullResolution, fragments=["conv2d", "MaxPool2d", hint("ch08.unet_no_down")])
+
+
+class PooledBranchUnused(FullResolution):
+    def forward(self, x):
+        F.max_pool2d(x, 2)                     # computed, but nothing on the way to the output
+        return super().forward(x)
+
+
+def test_unet_pooled_but_never_upsampled_fails():
+    fails(cu.checks.unet, PooledBranchUnused, fragments=["max_pool2d", hint("ch08.unet_no_up")])
+
+
+class TooDeep(UNet):
+    def __init__(self, in_channels, num_classes):
+        super().__init__(in_channels, num_classes, width=2, depth=5)
+
+
+def test_unet_five_poolings_fail_on_a_multiple_of_16():
+    fails(cu.checks.unet, TooDeep, fragments=["(1, 3, 48, 80)", "RuntimeError", hint("ch08.unet_sizes", inp=(1, 3, 48, 80))])
+
+
+class SwapsHW(UNetInterpolate):
+    def forward(self, x):
+        out = super().forward(x)
+        return F.interpolate(out, size=(x.shape[3], x.shape[2]))
+
+
+def test_unet_height_and_width_swapped_fails():
+    fails(cu.checks.unet, SwapsHW, fragments=["(1, 4, 96, 64)", "(1, 4, 64, 96)"])
+
+
+class GlobalPool(UNet):
+    def forward(self, x):
+        out = super().forward(x)
+        return out.mean(dim=(2, 3), keepdim=True).expand_as(out)
+
+
+def test_unet_constant_over_pixels_fails():
+    fails(cu.checks.unet, GlobalPool, fragments=[hint("ch08.unet_constant")])
+
+
+class IgnoresInput(UNet):
+    def __init__(self, in_channels, num_classes):
+        super().__init__(in_channels, num_classes)
+        self.prior = nn.Parameter(torch.randn(1, num_classes, 4, 4))
+
+    def forward(self, x):
+        out = super().forward(x)
+        return 0 * out + F.interpolate(self.prior, size=x.shape[-2:], mode="bilinear").expand_as(out)
+
+
+def test_unet_same_output_for_every_input_fails():
+    fails(cu.checks.unet, IgnoresInput, fragments=[hint("ch08.unet_same_for_inputs")])
+
+
+class DetachedEncoder(UNet):
+    def encode(self, x):
+        x, skips = super().encode(x)
+        return x.detach(), [s.detach() for s in skips]
+
+
+class UnusedLayer(UNet):
+    def __init__(self, in_channels, num_classes):
+        super().__init__(in_channels, num_classes)
+        self.spare = nn.Conv2d(4, num_classes, 1)
+
+
+class Frozen(UNet):
+    def __init__(self, in_channels, num_classes):
+        super().__init__(in_channels, num_classes)
+        self.head.weight.requires_grad_(False)
+
+
+def test_unet_gradients_fail():
+    fails(cu.checks.unet, DetachedEncoder, fragments=["downs.0.0.weight", ".detach()"])
+    fails(cu.checks.unet, UnusedLayer, fragments=["spare.weight", "spare.bias"])
+    fails(cu.checks.unet, Frozen, fragments=["requires_grad=False", "head.weight"])
+
+
+class ReturnsDict(UNet):
+    def forward(self, x):
+        return {"out": super().forward(x)}
+
+
+class NaNOut(UNet):
+    def forward(self, x):
+        return super().forward(x) * float("nan")
+
+
+def test_unet_bad_outputs_fail():
+    fails(cu.checks.unet, ReturnsDict, fragments=["dict", "(N, num_classes, H, W)"])
+    fails(cu.checks.unet, NaNOut, fragments=["NaN"])
+
+
+class Stub(nn.Module):
+    def __init__(self, in_channels, num_classes):
+        super().__init__()
+        raise NotImplementedError
+
+
+class StubForward(UNet):
+    def forward(self, x):
+        raise NotImplementedError
+
+
+class NoSuper(nn.Module):
+    def __init__(self, in_channels, num_classes):
+        self.k = num_classes
+
+
+class NoArguments(nn.Module):
+    def __init__(self):
+        super().__init__()
+
+
+def test_unet_bad_code_fails_clearly():
+    fails(cu.checks.unet, Stub, fragments=[t("check.stub")])
+    fails(cu.checks.unet, StubForward, fragments=[t("check.stub")])
+    fails(cu.checks.unet, NoSuper, fragments=["super().__init__()"])
+    fails(cu.checks.unet, NoArguments, fragments=["TypeError"])
+    fails(cu.checks.unet, UNet(3, 4), fragments=["cu.checks.unet(UNet)"])
+    fails(cu.checks.unet, 3, fragments=["int"])
+    fails(cu.checks.unet, lambda cin, k: (lambda x: x), fragments=["nn.Module", "UNet(in_channels, num_classes)"])
+
+
+class RaisesInForward(UNet):
+    def forward(self, x):
+        raise RuntimeError("boom in forward")
+
+
+def test_unet_forward_that_raises_fails_clearly():
+    message = fails(cu.checks.unet, RaisesInForward, fragments=["RuntimeError", "boom in forward", "(2, 3, 64, 64)"])
+    assert hint("ch08.unet_sizes", inp=(2, 3, 64, 64)) not in message
