@@ -33,6 +33,8 @@ register({
     "data.bad_size": {"ja": "size は 8 以上の整数にしてください ({got} が渡されました)。",
                       "en": "size must be an integer of at least 8 (got {got})."},
     "data.no_network": {"ja": "ネットワークに接続できません", "en": "no network"},
+    "data.cache_unreadable": {"ja": "キャッシュ {path} の {kind} を読めません ({reason})。",
+                              "en": "The cached {kind} in {path} cannot be read ({reason})."},
 })
 
 MNIST_HOST = ("ossci-datasets.s3.amazonaws.com", 443)
@@ -120,6 +122,26 @@ def default_root() -> Path:
     return Path(__file__).resolve().parent.parent / "data"
 
 
+def _load_cached(cls, root: Path, name: str):
+    """The cached data set as arrays, or None when there is no cache or it cannot be read.
+
+    torchvision checks only that the files exist when it loads them (MD5 sums are checked while
+    downloading), so a damaged cache shows up as an error while reading: say so, and let the
+    caller download again (the atomic download replaces the damaged folder) or fall back.
+    """
+    folder = root / cls.__name__
+    if not folder.exists():
+        return None
+    try:
+        train, test = cls(root, train=True), cls(root, train=False)
+        arrays = _as_arrays(train, test)
+    except Exception as e:
+        print(t("data.cache_unreadable", kind=name, path=folder, reason=f"{type(e).__name__}: {e}"))
+        return None
+    print(t("data.mnist_cached", kind=name, path=folder))
+    return arrays
+
+
 def mnist(root=None, kind: str = "mnist", download: bool = True):
     """MNIST or Fashion-MNIST as ``(x_train, y_train, x_test, y_test)`` like :func:`digits`.
 
@@ -129,12 +151,9 @@ def mnist(root=None, kind: str = "mnist", download: bool = True):
     cls = _torchvision_class(kind)
     root = Path(root) if root is not None else default_root()
     name = {"mnist": "MNIST", "fashion": "Fashion-MNIST"}[kind]
-    try:
-        train, test = cls(root, train=True), cls(root, train=False)
-        print(t("data.mnist_cached", kind=name, path=root / cls.__name__))
-        return _as_arrays(train, test)
-    except RuntimeError:
-        pass  # not cached yet
+    cached = _load_cached(cls, root, name)
+    if cached is not None:
+        return cached
     reason = t("data.no_network")
     if download and online():
         try:

@@ -1,3 +1,6 @@
+import shutil
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -98,6 +101,39 @@ def test_mnist_failed_download_leaves_no_cache(tmp_path, capsys, monkeypatch):
     assert "corrupted" in capsys.readouterr().out
     assert x_train.shape[1:] == (1, 28, 28)
     assert not (tmp_path / "MNIST").exists()
+
+
+def test_mnist_damaged_cache_is_reported_and_replaced(tmp_path, capsys, monkeypatch):
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for name in ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]:
+        (raw / name).write_bytes(b"\x00\x00\x08\x03 truncated")
+    monkeypatch.setenv("COURSE_OFFLINE", "1")
+    x_train, *_ = data.mnist(root=tmp_path)
+    out = capsys.readouterr().out
+    assert "cannot be read" in out or "読めません" in out
+    assert "digits" in out
+    np.testing.assert_array_equal(x_train, data.digits(28)[0])
+
+    class MNIST:  # reads like torchvision: fails on the damaged files, loads a complete folder
+        def __init__(self, root, train=True):
+            if not (Path(root) / "MNIST" / "complete").exists():
+                raise ValueError("unexpected end of data")
+            self.train = train
+
+    def fresh_download(cls, root):  # as the real one: a complete folder replaces the damaged one
+        shutil.rmtree(root / cls.__name__)
+        (root / cls.__name__).mkdir()
+        (root / cls.__name__ / "complete").write_text("")
+
+    monkeypatch.setattr(data, "online", lambda *a, **k: True)
+    monkeypatch.setattr(data, "_torchvision_class", lambda kind: MNIST)
+    monkeypatch.setattr(data, "_download_atomically", fresh_download)
+    monkeypatch.setattr(data, "_as_arrays", lambda train, test: ("arrays", train.train, test.train))
+    assert data.mnist(root=tmp_path) == ("arrays", True, False)
+    out = capsys.readouterr().out
+    assert "unexpected end of data" in out  # the damage was reported before downloading again
+    assert not raw.exists()
 
 
 def test_atomic_download_moves_only_complete_data(tmp_path, monkeypatch):
