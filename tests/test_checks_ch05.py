@@ -3,16 +3,10 @@ import numpy as np
 import pytest
 
 from course_utils import checks
-from course_utils.checks import ExerciseFailed
-from course_utils.i18n import language, set_language, t
+from course_utils.i18n import t
+from tests.check_helpers import assert_fails, hint
 
-
-@pytest.fixture(autouse=True, params=["ja", "en"])
-def lang(request):
-    before = language()
-    set_language(request.param)
-    yield request.param
-    set_language(before)
+pytestmark = pytest.mark.usefixtures("each_language")
 
 
 # --------------------------------------------------------------------------- correct answers
@@ -90,17 +84,7 @@ def max_pool2d_backward_vectorised(dout, x, k, stride=None):
 
 # --------------------------------------------------------------------------- helpers
 def fails(check, func, *fragments):
-    with pytest.raises(ExerciseFailed) as info:
-        check(func)
-    message = str(info.value)
-    for fragment in fragments:
-        assert fragment in message, message
-    assert "Traceback" not in message
-    return message
-
-
-def hint(key, **values):
-    return t(key, **values).split("\n")[0][:40]
+    return assert_fails(lambda: check(func), fragments)
 
 
 # --------------------------------------------------------------------------- forward: correct

@@ -8,30 +8,15 @@ import torch
 import torchvision
 
 from course_utils import checks
-from course_utils.checks import ExerciseFailed, ch07
-from course_utils.i18n import language, set_language, t
+from course_utils.checks import ch07
+from course_utils.i18n import t
+from tests.check_helpers import assert_fails, hint
 
-
-@pytest.fixture(autouse=True, params=["ja", "en"])
-def lang(request):
-    before = language()
-    set_language(request.param)
-    yield request.param
-    set_language(before)
+pytestmark = pytest.mark.usefixtures("each_language")
 
 
 def fails(check, func, *fragments):
-    with pytest.raises(ExerciseFailed) as info:
-        check(func)
-    message = str(info.value)
-    for fragment in fragments:
-        assert fragment in message, message
-    assert "Traceback" not in message
-    return message
-
-
-def hint(key, **values):
-    return t(key, **values).split("\n")[0][:40]
+    return assert_fails(lambda: check(func), fragments)
 
 
 def passes(check, func, capsys):

@@ -6,31 +6,15 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 import course_utils as cu
-from course_utils.checks import ExerciseFailed
 from course_utils.checks.ch08 import _miou_reference, _miou_worked
-from course_utils.i18n import language, set_language, t
+from course_utils.i18n import t
+from tests.check_helpers import assert_fails, hint
 
-
-@pytest.fixture(autouse=True, params=["ja", "en"])
-def lang(request):
-    before = language()
-    set_language(request.param)
-    yield request.param
-    set_language(before)
+pytestmark = pytest.mark.usefixtures("each_language")
 
 
 def fails(check, *funcs, fragments=()):
-    with pytest.raises(ExerciseFailed) as info:
-        check(*funcs)
-    message = str(info.value)
-    for fragment in fragments:
-        assert fragment in message, message
-    assert "Traceback" not in message
-    return message
-
-
-def hint(key, **values):
-    return t(key, **values).split("\n")[0].split("{")[0][:40]
+    return assert_fails(lambda: check(*funcs), fragments)
 
 
 # =========================================================================== miou

@@ -6,30 +6,14 @@ import torch
 import torch.nn.functional as F
 
 import course_utils as cu
-from course_utils.checks import ExerciseFailed
-from course_utils.i18n import language, set_language, t
+from course_utils.i18n import t
+from tests.check_helpers import assert_fails, hint
 
-
-@pytest.fixture(autouse=True, params=["ja", "en"])
-def lang(request):
-    before = language()
-    set_language(request.param)
-    yield request.param
-    set_language(before)
+pytestmark = pytest.mark.usefixtures("each_language")
 
 
 def fails(d_loss, g_loss, *fragments):
-    with pytest.raises(ExerciseFailed) as info:
-        cu.checks.gan_losses(d_loss, g_loss)
-    message = str(info.value)
-    for fragment in fragments:
-        assert fragment in message, message
-    assert "Traceback" not in message
-    return message
-
-
-def hint(key, **values):
-    return t(key, **values).split("\n")[0].split("{")[0][:40]
+    return assert_fails(lambda: cu.checks.gan_losses(d_loss, g_loss), fragments)
 
 
 # --------------------------------------------------------------------------- correct answers
