@@ -10,6 +10,7 @@ server, its kernels and anything else it started, by process id.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -21,6 +22,8 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+
+import pytest
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -288,3 +291,48 @@ def run_all_cells(page, timeout: float = 240) -> dict:
         page.wait_for_timeout(250)
     raise TimeoutError(f"Run All Cells did not finish in {timeout} s; prompts: {state.get('prompts')}, "
                        f"kernel: {state.get('kernel')!r}")
+
+
+@contextlib.contextmanager
+def opened_and_run(lab_server, browser, source: Path, screenshot: Path, label: str, extra_cells=()):
+    """A page with a copy of ``source`` (plus ``extra_cells``) opened in JupyterLab and run top to bottom.
+
+    Fails the test if a cell raised; the page is closed in every outcome. ``label`` names the
+    timings (e.g. "01"); a full-page screenshot after the run goes to ``screenshot``.
+    """
+    if not Path(source).exists():
+        pytest.fail(f"{source} is missing", pytrace=False)
+    name = lab_server.add_notebook(source, extra_cells=extra_cells)
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        with timed(f"open notebook ({label})"):
+            page.goto(lab_server.lab_url(name))
+            wait_for_notebook(page)
+        lab_server.remember_children()  # the kernel, so that stop() ends it in every outcome
+        with timed(f"Run All Cells ({label}, FAST)"):
+            state = run_all_cells(page, timeout=float(os.environ.get("E2E_RUN_TIMEOUT", 240)))
+        page.screenshot(path=str(screenshot), full_page=True)
+        assert not state["errors"], f"errors while running {Path(source).name}:\n" + "\n".join(state["errors"])
+        yield page
+    finally:
+        page.close()
+
+
+def press_slider(page, widget, label: re.Pattern, times: int, key: str | None = None) -> tuple[float, float]:
+    """Focus the slider of ``widget`` whose label matches ``label`` and press ``key`` ``times`` times.
+
+    ``key`` None: ArrowRight, or ArrowLeft when the slider is at its maximum. Waits until the
+    slider shows a new value; returns its value before and after.
+    """
+    handle = widget.locator(".widget-slider").filter(
+        has=page.locator(".widget-label", has_text=label)).locator(".noUi-handle")
+    before = float(handle.get_attribute("aria-valuenow"))
+    if key is None:
+        key = "ArrowLeft" if before >= float(handle.get_attribute("aria-valuemax")) else "ArrowRight"
+    handle.focus()
+    for _ in range(times):
+        handle.press(key)
+    page.wait_for_function(
+        "([el, v0]) => parseFloat(el.getAttribute('aria-valuenow')) !== v0", arg=[handle.element_handle(), before],
+        timeout=10_000)
+    return before, float(handle.get_attribute("aria-valuenow"))

@@ -19,7 +19,6 @@
      notebook may carry such a warning, and the plots must be real, loaded images.
 """
 import json
-import os
 import re
 import time
 from pathlib import Path
@@ -29,7 +28,7 @@ import pytest
 
 from course_utils import i18n
 
-from labserver import TIMINGS, notebook_state, timed, run_all_cells, wait_for_idle, wait_for_notebook
+from labserver import TIMINGS, notebook_state, opened_and_run, press_slider, wait_for_idle
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = ROOT / "notebooks" / "ja" / "01_perceptron.ipynb"
@@ -104,20 +103,9 @@ def perceptron_page(lab_server, browser, screenshot_dir):
     heading = next(line.lstrip("#").strip() for cell in nb.cells if cell.cell_type == "markdown"
                    for line in cell.source.splitlines() if line.startswith("# "))
     cell = nbformat.v4.new_code_cell(FONT_CHECK_CELL.replace("TITLE", json.dumps(heading, ensure_ascii=False)))
-    name = lab_server.add_notebook(NOTEBOOK, extra_cells=[cell])
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    try:
-        with timed("open notebook"):
-            page.goto(lab_server.lab_url(name))
-            wait_for_notebook(page)
-        lab_server.remember_children()  # the kernel, so that stop() ends it in every outcome
-        with timed("Run All Cells (01, FAST)"):
-            state = run_all_cells(page, timeout=float(os.environ.get("E2E_RUN_TIMEOUT", 240)))
-        page.screenshot(path=str(screenshot_dir / "01_after_run_all.png"), full_page=True)
-        assert not state["errors"], f"errors while running {NOTEBOOK.name}:\n" + "\n".join(state["errors"])
+    with opened_and_run(lab_server, browser, NOTEBOOK, screenshot_dir / "01_after_run_all.png", "01",
+                        extra_cells=[cell]) as page:
         yield page, heading
-    finally:
-        page.close()
 
 
 def test_perceptron_widget_reacts_to_the_keyboard(perceptron_page, tmp_path):
@@ -136,17 +124,7 @@ def test_perceptron_widget_reacts_to_the_keyboard(perceptron_page, tmp_path):
     assert re.search(r"[0-4]\s*/\s*4", score.inner_text()), score.inner_text()
     assert before["plot"].startswith("data:image/png")
 
-    handle = widget.locator(".widget-slider").filter(
-        has=page.locator(".widget-label", has_text=re.compile(r"^\s*w1\s*$"))).locator(".noUi-handle")
-    value0 = float(handle.get_attribute("aria-valuenow"))
-    key = "ArrowLeft" if value0 >= float(handle.get_attribute("aria-valuemax")) else "ArrowRight"
-    handle.focus()
-    for _ in range(4):
-        handle.press(key)
-    page.wait_for_function(
-        "([el, v0]) => parseFloat(el.getAttribute('aria-valuenow')) !== v0", arg=[handle.element_handle(), value0],
-        timeout=10_000)
-    value1 = float(handle.get_attribute("aria-valuenow"))
+    value0, value1 = press_slider(page, widget, re.compile(r"^\s*w1\s*$"), times=4)
     assert value1 != value0
 
     # The kernel recomputes and redraws (the Output and the HTML replace their elements: re-query)

@@ -2,14 +2,13 @@
 Playwright), then the transform explorer's rotation slider moved with the keyboard; the plot and
 the text readout of every model's prediction must follow the slider.
 """
-import os
 import re
 import time
 from pathlib import Path
 
 import pytest
 
-from labserver import TIMINGS, notebook_state, run_all_cells, timed, wait_for_idle, wait_for_notebook
+from labserver import TIMINGS, notebook_state, opened_and_run, press_slider, wait_for_idle
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = ROOT / "notebooks" / "en" / "06_cnn_classification.ipynb"
@@ -20,22 +19,8 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def cnn_page(lab_server, browser, screenshot_dir):
     """en/06_cnn_classification (a copy) opened in JupyterLab and run top to bottom."""
-    if not NOTEBOOK.exists():
-        pytest.fail(f"{NOTEBOOK} is missing", pytrace=False)
-    name = lab_server.add_notebook(NOTEBOOK)
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    try:
-        with timed("open notebook (06)"):
-            page.goto(lab_server.lab_url(name))
-            wait_for_notebook(page)
-        lab_server.remember_children()
-        with timed("Run All Cells (06, FAST)"):
-            state = run_all_cells(page, timeout=float(os.environ.get("E2E_RUN_TIMEOUT", 240)))
-        page.screenshot(path=str(screenshot_dir / "06_after_run_all.png"), full_page=True)
-        assert not state["errors"], f"errors while running {NOTEBOOK.name}:\n" + "\n".join(state["errors"])
+    with opened_and_run(lab_server, browser, NOTEBOOK, screenshot_dir / "06_after_run_all.png", "06") as page:
         yield page
-    finally:
-        page.close()
 
 
 def test_transform_explorer_follows_the_rotation_slider(cnn_page, tmp_path):
@@ -54,16 +39,7 @@ def test_transform_explorer_follows_the_rotation_slider(cnn_page, tmp_path):
     models = before["readout"].split("·")
     assert len(models) >= 2 and all(re.search(r"\(\d\.\d\d\)", m) for m in models), before["readout"]
 
-    handle = widget.locator(".widget-slider").filter(
-        has=page.locator(".widget-label", has_text=re.compile(r"^\s*rotate"))).locator(".noUi-handle")
-    value0 = float(handle.get_attribute("aria-valuenow"))
-    handle.focus()
-    for _ in range(6):
-        handle.press("ArrowRight")
-    page.wait_for_function(
-        "([el, v0]) => parseFloat(el.getAttribute('aria-valuenow')) !== v0", arg=[handle.element_handle(), value0],
-        timeout=10_000)
-    value1 = float(handle.get_attribute("aria-valuenow"))
+    value0, value1 = press_slider(page, widget, re.compile(r"^\s*rotate"), times=6, key="ArrowRight")
     assert value1 > value0
     # The kernel recomputes, redraws and rewrites the readout (elements are replaced: re-query).
     page.wait_for_function(
