@@ -95,7 +95,10 @@ def transform_explorer(models: dict, images, transform, class_names=None, labels
     def name_of(k):
         return str(class_names[k]) if class_names is not None else str(k)
 
+    readout = W.HTML()
+
     def draw(state):
+        readout.value = readout_html(state, name_of)   # the same numbers as text (as chapter 01's truth table)
         k = len(next(iter(state["probs"].values())))
         fig, (ax_img, ax_bar) = plt.subplots(1, 2, figsize=(9, 3), gridspec_kw={"width_ratios": [1, 2.6]})
         ax_img.imshow(state["image"], cmap="gray", vmin=0, vmax=1)
@@ -116,16 +119,8 @@ def transform_explorer(models: dict, images, transform, class_names=None, labels
         fig.tight_layout()
         return fig
 
-    readout = W.HTML()
     box = explorer(controls, compute, draw, title=t("ch06w.title"))
     box.readout = readout
-
-    def show_readout(*_):
-        readout.value = readout_html(box.state, name_of)
-
-    for c in controls.values():
-        c.observe(show_readout, names="value")
-    show_readout()
     box.children = box.children + (readout,)
     box.add_class("cu-transform-explorer")
     return box
