@@ -148,3 +148,20 @@ def test_on_error_hint_only_when_the_student_code_raises():
         raise NotImplementedError
 
     assert "axis order" not in failure_of(lambda: call(stub, 1, on_error="check the axis order"))
+
+
+def test_assert_close_or_explain_names_the_mistake_the_answer_equals():
+    explain = core.assert_close_or_explain
+    suspects = [(None, "not applicable"), (2.0, "the right value here"), (4.0, "summed, not averaged")]
+    with Check("demo") as c:
+        c.case("right")
+        explain(2.0, 2.0, suspects)  # passes, no hint
+    message = failure_of(lambda: explain(4.0, 2.0, suspects))
+    assert "Expected 2, got 4" in message and "summed, not averaged" in message
+    assert "right value here" not in message and "not applicable" not in message
+    message = failure_of(lambda: explain(5.0, 2.0, suspects, unexplained="read the formula again"))
+    assert "read the formula again" in message and "summed" not in message
+    message = failure_of(lambda: explain(np.nan, 2.0, [(np.nan, "a suspect")], nonfinite="overflow: subtract the max"))
+    assert "overflow: subtract the max" in message and "a suspect" not in message
+    message = failure_of(lambda: explain(np.array([1.0, 3.0]), np.array([1.0, 2.0]), [(np.array([[1.0, 3.0]]), "2-D")]))
+    assert "2-D" not in message  # a suspect of another shape never matches

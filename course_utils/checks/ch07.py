@@ -17,7 +17,7 @@ import contextlib
 import numpy as np
 
 from ..i18n import register, t
-from .core import Check, Failure, assert_close, call_unchanged, fail, hint, to_numpy
+from .core import Check, assert_close, assert_close_or_explain, call_unchanged, fail, hint, to_numpy
 
 __all__ = ["iou", "box_iou", "nms", "yolo_encode", "average_precision"]
 
@@ -286,30 +286,9 @@ def _number(got) -> np.ndarray:
     return arr
 
 
-def _same(arr, candidate, atol=1e-6) -> bool:
-    """Does the numeric answer ``arr`` equal ``candidate`` (an array of the same shape)?"""
-    if candidate is None or np.shape(candidate) != arr.shape:
-        return False
-    if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-        return False
-    return bool(np.allclose(arr.astype(np.float64), candidate, rtol=1e-6, atol=atol))
-
-
-def _compare(arr, expected, suspects, atol=1e-6, extra=None):
-    """assert_close; on failure add the hint of the first suspect ``arr`` equals.
-
-    ``suspects``: (candidate array or None, hint) pairs, the answers typical mistakes give.
-    ``extra``: a hint added to any failure that no suspect explains (or None).
-    """
-    try:
-        assert_close(arr, expected, rtol=1e-6, atol=atol)
-    except Failure as failure:
-        for candidate, text in suspects:
-            if _same(np.asarray(arr), candidate, atol):
-                fail(f"{failure}\n{text}")
-        if extra:
-            fail(f"{failure}\n{extra}")
-        raise
+def _compare(got, expected, suspects, atol=1e-6, unexplained=None):
+    """Chapter 07's tolerance (rtol 1e-6) for :func:`assert_close_or_explain`."""
+    assert_close_or_explain(got, expected, suspects, rtol=1e-6, atol=atol, unexplained=unexplained)
 
 
 # ======================================================================= IoU
@@ -440,7 +419,7 @@ def box_iou(func):
             if arr.ndim != 2 and kind != "empty":  # e.g. IoU of a[i] with b[i] only: a diagonal
                 fail(shape_message + "\n" + t("ch07.hint_broadcast"))
             suspects = [(expected.T, t("ch07.hint_transposed"))] + _iou_suspects(a, b)
-            _compare(arr, expected, suspects, extra=t("ch07.hint_box_iou_empty") if kind == "empty" else None)
+            _compare(arr, expected, suspects, unexplained=t("ch07.hint_box_iou_empty") if kind == "empty" else None)
 
 
 # ======================================================================= nms
@@ -680,7 +659,7 @@ def yolo_encode(func):
                 fail(t("check.shape", expected=expected.shape, got=arr.shape) + "\n"
                      + t("ch07.hint_yolo_shape", shape=expected.shape))
             suspects = [(_yolo_reference(boxes, labels, S, C, img_size, m), t(key)) for m, key in YOLO_MISTAKES]
-            _compare(arr, expected, suspects, atol=1e-5, extra=case_hint)
+            _compare(arr, expected, suspects, atol=1e-5, unexplained=case_hint)
 
 
 # ======================================================================= average_precision

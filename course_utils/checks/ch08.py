@@ -30,7 +30,8 @@ import torch
 from torch.utils._pytree import tree_leaves
 
 from ..i18n import register, t
-from .core import Check, Failure, assert_close, call, call_unchanged, expect, fail, failure_text, to_numpy
+from .core import (Check, assert_close, assert_close_or_explain, call, call_unchanged, expect, fail,
+                   failure_text)
 from .modules import Recorder, build, require_gradients, require_trainable, short_list
 
 __all__ = ["miou", "dice", "unet"]
@@ -217,29 +218,6 @@ register({
 })
 
 
-def _compare(got, expected, suspects, rtol=1e-6, atol=1e-9, extra=None):
-    """assert_close on a number; on failure add the hint of the first wrong reading it matches.
-
-    ``suspects``: ``(candidate, hint)`` pairs, a candidate being the value a typical mistake
-    gives (None when it does not apply here). ``extra``: a hint for a NaN result.
-    """
-    message = failure_text(assert_close, got, expected, rtol=rtol, atol=atol)
-    if message is None:
-        return
-    try:
-        finite = bool(np.isfinite(np.asarray(to_numpy(got), dtype=np.float64)).all())
-    except (Failure, TypeError, ValueError):
-        finite = True
-    if extra and not finite:
-        fail(f"{message}\n{extra}")
-    for candidate, text in suspects:
-        if candidate is None or np.isclose(candidate, expected, rtol=rtol, atol=atol):
-            continue
-        if failure_text(assert_close, got, candidate, rtol=rtol, atol=atol) is None:
-            fail(f"{message}\n{text}")
-    fail(message)
-
-
 # --------------------------------------------------------------------------- miou
 def _confusion(pred, target, k):
     """(k, k) confusion matrix: rows the target class, columns the predicted class."""
@@ -345,7 +323,8 @@ def miou(func):
                 as_int = _scalar(call(func, pred.astype(np.int64), target.astype(np.int64), k), "")
                 if failure_text(assert_close, as_int, expected, rtol=1e-6, atol=1e-9) is None:
                     fail(f"{message}\n{t('ch08.miou_uint8')}")
-            _compare(got, expected, _miou_suspects(pred, target, k), extra=t("ch08.miou_nan"))
+            assert_close_or_explain(got, expected, _miou_suspects(pred, target, k), rtol=1e-6, atol=1e-9,
+                                    nonfinite=t("ch08.miou_nan"))
 
 
 # --------------------------------------------------------------------------- dice
@@ -398,8 +377,8 @@ def dice(func):
                 got = _scalar(call_unchanged(func, pred, target), t("ch08.dice_scalar"))
             expected = _dice_reference(pred, target)
             empty = not (pred.any() or target.any())
-            _compare(got, expected, _dice_suspects(pred, target),
-                     extra=t("ch08.dice_empty_nan") if empty else None)
+            assert_close_or_explain(got, expected, _dice_suspects(pred, target), rtol=1e-6, atol=1e-9,
+                                    nonfinite=t("ch08.dice_empty_nan") if empty else None)
 
 
 # --------------------------------------------------------------------------- unet

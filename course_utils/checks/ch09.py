@@ -18,7 +18,6 @@ Conventions checked here (the notebook states them too):
 - The gradient of the student's loss with respect to the logits must equal the reference
   gradient (so a ``.detach()``, ``.item()`` or ``torch.no_grad()`` on the way fails).
 """
-import math
 import numbers
 
 import numpy as np
@@ -26,7 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from ..i18n import register, t
-from .core import Check, assert_close, call, expect, fail, failure_text, require_callable
+from .core import Check, assert_close, assert_close_or_explain, call, expect, fail, failure_text, require_callable
 
 __all__ = ["gan_losses"]
 
@@ -175,31 +174,15 @@ def _scalar(out, name):
     return out.reshape(())
 
 
-def _compare(got, expected, suspects):
-    """Value of the student's loss against the reference; the hint of a matching mistake."""
-    tol = {"rtol": 1e-5, "atol": 1e-5}
-    value = got.detach().double()
-    message = failure_text(assert_close, value, expected.detach().double(), **tol)
-    if message is None:
-        return
-    if not math.isfinite(float(value)):
-        fail(f"{message}\n{t('ch09.overflow')}")
-    for candidate, text in suspects:
-        candidate = candidate.detach().double()
-        if failure_text(assert_close, candidate, expected.detach().double(), **tol) is None:
-            continue  # this mistake gives the right value here
-        if failure_text(assert_close, value, candidate, **tol) is None:
-            fail(f"{message}\n{text}")
-    fail(message)
-
-
 def _run(func, name, ref, suspects, inputs, arg_names):
     """Call ``func`` on leaf copies of ``inputs``; compare its value and its gradient."""
     require_callable(func, name)
     leaves = [x.detach().clone().requires_grad_(True) for x in inputs]
     out = _scalar(call(func, *leaves), name)
     plain = [x.detach().clone() for x in inputs]
-    _compare(out, ref(*plain), suspects(*plain))
+    assert_close_or_explain(out.detach().double(), ref(*plain).double(),
+                            [(candidate.double(), text) for candidate, text in suspects(*plain)],
+                            rtol=1e-5, atol=1e-5, nonfinite=t("ch09.overflow"))
     expect(out.requires_grad, t("ch09.detached", name=name))
     grads = call(torch.autograd.grad, out, leaves, allow_unused=True)
     ref_leaves = [x.detach().clone().requires_grad_(True) for x in inputs]

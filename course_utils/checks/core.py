@@ -1,7 +1,8 @@
 """What every exercise check is built from.
 
 A check runs the student's function on a list of cases with :func:`call`, compares the
-result with :func:`assert_close` (or :func:`expect`), and ends with :func:`success`. Any
+result with :func:`assert_close` (or :func:`expect`; :func:`assert_close_or_explain` also names
+the typical mistake a wrong answer equals), and ends with :func:`success`. Any
 problem becomes :class:`ExerciseFailed` with a one-paragraph message in the course language
 that names the case and says what was expected and what came back. Tracebacks from inside
 course_utils are cut off (``raise ... from None``) so the student sees only the message.
@@ -198,6 +199,36 @@ def assert_close(got, expected, rtol: float = 1e-5, atol: float = 1e-8, check_dt
         fail(t("check.value", count=int((~close).sum()), total=close.size, index=index,
                expected=_fmt(expected[index]), got=_fmt(got_arr[index]), rtol=rtol, atol=atol))
     return got_arr
+
+
+def _all_finite(value) -> bool:
+    """Whether a numeric answer holds no NaN or infinity (True for what is not numeric at all)."""
+    try:
+        return bool(np.isfinite(np.asarray(to_numpy(value), dtype=np.float64)).all())
+    except (Failure, TypeError, ValueError):
+        return True
+
+
+def assert_close_or_explain(got, expected, suspects=(), rtol: float = 1e-5, atol: float = 1e-8,
+                            nonfinite: str | None = None, unexplained: str | None = None) -> None:
+    """:func:`assert_close`, and when the answer is wrong, name the typical mistake it equals.
+
+    ``suspects``: ``(candidate, hint)`` pairs, the value each typical mistake gives on this case
+    (None where it does not apply); a mistake that gives the right value here is skipped. The
+    failure gets the hint of the first candidate the answer equals; else ``nonfinite`` when the
+    answer holds NaN or infinity (checked first), else ``unexplained``.
+    """
+    message = failure_text(assert_close, got, expected, rtol=rtol, atol=atol)
+    if message is None:
+        return
+    if nonfinite and not _all_finite(got):
+        fail(f"{message}\n{nonfinite}")
+    for candidate, text in suspects:
+        if candidate is None or failure_text(assert_close, candidate, expected, rtol=rtol, atol=atol) is None:
+            continue
+        if failure_text(assert_close, got, candidate, rtol=rtol, atol=atol) is None:
+            fail(f"{message}\n{text}")
+    fail(f"{message}\n{unexplained}" if unexplained else message)
 
 
 def expect(condition: bool, detail: str) -> None:
