@@ -17,7 +17,7 @@ import contextlib
 import numpy as np
 
 from ..i18n import register, t
-from .core import Check, assert_close, assert_close_or_explain, call_unchanged, fail, hint, to_numpy
+from .core import Check, assert_close, assert_close_or_explain, call_unchanged, describe_type, fail, hint, to_numpy
 
 __all__ = ["iou", "box_iou", "nms", "yolo_encode", "average_precision"]
 
@@ -270,19 +270,13 @@ VOC_POINTS = np.linspace(0.0, 1.0, 11)
 
 
 # ======================================================================= shared helpers
-def _describe(value) -> str:
-    if isinstance(value, np.ndarray):
-        return f"numpy.ndarray {value.dtype} {value.shape}"
-    return type(value).__name__
-
-
 def _number(got) -> np.ndarray:
     """A scalar answer as a 0-d array: a Python or NumPy number, a 0-d array or 0-d tensor."""
     if isinstance(got, (list, tuple)):
         fail(t("ch07.not_number", got=f"{type(got).__name__} {got!r}"[:80]))
     arr = to_numpy(got, kind="float")
     if arr.shape != ():
-        fail(t("ch07.not_number", got=_describe(arr)))
+        fail(t("ch07.not_number", got=describe_type(arr)))
     return arr
 
 
@@ -462,9 +456,9 @@ def _indices(got, n):
     else:
         arr = to_numpy(got, kind="list / numpy.ndarray of int")
     if arr.ndim != 1:
-        fail(t("ch07.not_indices", got=_describe(arr)))
+        fail(t("ch07.not_indices", got=describe_type(arr)))
     if arr.dtype == bool:
-        fail(t("ch07.not_indices", got=_describe(arr)) + "\n" + t("ch07.hint_nms_mask"))
+        fail(t("ch07.not_indices", got=describe_type(arr)) + "\n" + t("ch07.hint_nms_mask"))
     if arr.size == 0:
         return []  # np.array([]) is float64: harmless when empty
     if not np.issubdtype(arr.dtype, np.integer):

@@ -135,7 +135,8 @@ def call_unchanged(func, *args, on_error=None, **kwargs):
     return result
 
 
-def _describe_type(value) -> str:
+def describe_type(value) -> str:
+    """A value's type for a message: arrays and tensors with their dtype and shape."""
     if isinstance(value, np.ndarray):
         return f"numpy.ndarray {value.dtype} {value.shape}"
     try:
@@ -161,7 +162,7 @@ def to_numpy(value, kind: str = "array"):
         return value
     if isinstance(value, (numbers.Number, np.generic)):
         return np.asarray(value)
-    fail(t("check.type", expected=kind, got=_describe_type(value)))
+    fail(t("check.type", expected=kind, got=describe_type(value)))
 
 
 def _fmt(x) -> str:
