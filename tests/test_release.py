@@ -1,7 +1,11 @@
 import json
+import os
+import re
+import stat
 import subprocess
 import sys
 
+import nbformat
 import pytest
 
 from course_utils import notebooks as nbio
@@ -99,3 +103,113 @@ def test_cli_release_of_a_missing_folder_says_so(tmp_path):
                           "--out", str(tmp_path / "out")], capture_output=True, text=True)
     assert run.returncode == 2
     assert "does not exist" in run.stderr and "Traceback" not in run.stderr
+
+
+# ---------------------------------------------------------------- malformed markers are refused
+
+NESTED = "def f(x, w):\n    # BEGIN SOLUTION\n    # BEGIN SOLUTION\n    return x * w\n    # END SOLUTION\n    # END SOLUTION\n"
+LONE_END = "secret = 42\n# END SOLUTION\n"
+LONE_BEGIN = "def f():\n    # BEGIN SOLUTION\n    return 1\n"
+INLINE = "def f():\n    return 1  # BEGIN SOLUTION\n    # END SOLUTION\n"
+
+
+def _text_cell(kind, text):
+    return nbformat.v4.new_markdown_cell(text) if kind == "markdown" else nbformat.v4.new_raw_cell(text)
+
+
+@pytest.mark.parametrize("exercise, pattern, line", [
+    (NESTED, r"line 3: a second # BEGIN SOLUTION before the region opened on line 2", 3),
+    (LONE_END, r"line 2: # END SOLUTION without a # BEGIN SOLUTION", 2),
+    (LONE_BEGIN, r"line 2: a # BEGIN SOLUTION has no matching # END SOLUTION", 2),
+    (INLINE, r"line 2: a solution marker must stand alone on its line", 2),
+], ids=["nested BEGIN", "END without BEGIN", "BEGIN without END", "marker after code"])
+def test_malformed_regions_are_refused_with_notebook_cell_and_line(tmp_path, exercise, pattern, line):
+    src = tmp_path / "en"
+    nb = notebook(exercise=exercise)
+    write(src / "01_demo.ipynb", nb)
+    out = tmp_path / "release"
+    with pytest.raises(ReleaseError) as info:
+        release(src, out, lang="en")
+    message = str(info.value)
+    assert "01_demo.ipynb" in message and f"cell {nb.cells[2].id} (index 2)" in message, message
+    assert f"line {line}" in message
+    assert re.search(pattern, message), message
+    assert not out.exists()  # nothing written
+
+
+@pytest.mark.parametrize("kind", ["markdown", "raw"])
+def test_markers_in_a_text_cell_are_refused(tmp_path, kind):
+    nb = notebook()
+    nb.cells.insert(4, _text_cell(kind, "The answer:\n\n    # BEGIN SOLUTION\n    y = x * 2\n    # END SOLUTION\n"))
+    with pytest.raises(ReleaseError, match=rf"cell {nb.cells[4].id} \(index 4\), line 3: a solution marker in a {kind} cell"):
+        release_notebook(json.loads(json.dumps(nb)), where="nb.ipynb")
+
+
+def test_prose_that_names_the_markers_is_not_a_marker():
+    nb = notebook()
+    nb.cells[0].source = "Write the part between `# BEGIN SOLUTION` and `# END SOLUTION`."
+    student = release_notebook(json.loads(json.dumps(nb)))
+    assert student["cells"][0]["source"] == nb.cells[0].source
+
+
+def test_a_solution_region_in_a_check_cell_is_refused(tmp_path):
+    check = "cu.checks.normalize_image(lambda img: img / 255.0)\n# BEGIN SOLUTION\nanswer = 1\n# END SOLUTION\n"
+    nb = notebook(check=check)
+    src = write(tmp_path / "en" / "01_demo.ipynb", nb).parent
+    with pytest.raises(ReleaseError, match=r"01_demo.ipynb, cell .* \(index 3\), line 2: a solution region in a "
+                                           r"check cell \(cu.checks.normalize_image\)"):
+        release(src, tmp_path / "out", lang="en")
+    assert not (tmp_path / "out").exists()
+
+
+def test_one_bad_notebook_stops_the_whole_release(tmp_path):
+    src = tmp_path / "en"
+    write(src / "01_good.ipynb", notebook())
+    write(src / "02_bad.ipynb", notebook(exercise=LONE_END))
+    with pytest.raises(ReleaseError, match="02_bad.ipynb"):
+        release(src, tmp_path / "out", lang="en")
+    assert not (tmp_path / "out").exists()
+
+
+def test_malformed_messages_in_japanese(tmp_path):
+    nb = notebook("ja", exercise=LONE_END)
+    with pytest.raises(ReleaseError, match="2 行目: # END SOLUTION の前に # BEGIN SOLUTION がありません"):
+        release_notebook(json.loads(json.dumps(nb)), where="nb.ipynb", message_lang="ja")
+
+
+def test_cli_refuses_nested_markers_and_writes_nothing(tmp_path):
+    src = write(tmp_path / "en" / "01_demo.ipynb", notebook(exercise=NESTED)).parent
+    out = tmp_path / "student"
+    run = subprocess.run([sys.executable, "-m", "course_utils", "--lang", "en", "release", str(src), "--out", str(out)],
+                         capture_output=True, text=True)
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert "01_demo.ipynb" in run.stderr and "line 3" in run.stderr
+    assert not out.exists()
+
+
+def test_one_function_decides_what_holds_a_solution():
+    from course_utils.release import holds_solution, marker_lines
+
+    assert holds_solution("x = 1\n    #   BEGIN  SOLUTION\n")
+    assert holds_solution("y = 2  # END SOLUTION")  # a marker, though malformed (refused by the release)
+    assert not holds_solution("print('no marker here')")
+    assert not holds_solution({"cell_type": "markdown", "source": "between `# BEGIN SOLUTION` and `# END SOLUTION`"})
+    assert marker_lines({"cell_type": "markdown", "source": "text\n# END SOLUTION"}) == [(2, "END", "# END SOLUTION")]
+
+
+def test_two_regions_in_one_cell_keep_the_code_between():
+    text = ("def f(x):\n    # BEGIN SOLUTION\n    a = 1\n    # END SOLUTION\n    b = 2\n"
+            "    # BEGIN SOLUTION\n    # HINT: add\n    return a + b\n    # END SOLUTION\n")
+    out = strip_solutions(text, "en").splitlines()
+    assert out == ["def f(x):", "    # Write your code here", "    raise NotImplementedError('Exercise: implement this part')",
+                   "    b = 2", "    # Write your code here", "    # HINT: add", "    raise NotImplementedError('add')"]
+
+
+def test_released_notebooks_are_readable_by_everyone(tmp_path):
+    src = write(tmp_path / "en" / "01_demo.ipynb", notebook()).parent
+    old = os.umask(0o077)
+    try:
+        [target] = release(src, tmp_path / "out")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o644

@@ -4,7 +4,7 @@ import nbformat
 import pytest
 
 from course_utils import notebooks as nbio
-from course_utils.release import release_notebook
+from course_utils.release import HINT, MARKER_LINE, holds_solution, release_notebook, solution_regions
 from tests.notebook_files import build_course, notebooks
 
 ALL = notebooks()
@@ -19,14 +19,51 @@ def test_release_differs_only_in_solutions(path):
     check_ids = []
     for t_cell, s_cell in zip(teacher["cells"], student["cells"]):
         t_src, s_src = nbio.source(t_cell), nbio.source(s_cell)
-        if t_cell["cell_type"] == "code" and "# BEGIN SOLUTION" in t_src:
-            assert "# BEGIN SOLUTION" not in s_src and "raise NotImplementedError(" in s_src
+        if holds_solution(t_cell):
+            assert t_cell["cell_type"] == "code" and "raise NotImplementedError(" in s_src
+            assert not holds_solution(s_cell)
         else:
             assert s_src == t_src
         if nbio.check_name(t_cell):
             check_ids.append(t_cell["id"])
     assert [c["cell_id"] for c in student["metadata"]["course"]["checks"]] == check_ids
-    assert all("# BEGIN SOLUTION" not in nbio.source(c) for c in student["cells"] if c["cell_type"] == "code")
+    assert not any(holds_solution(c) for c in student["cells"])
+
+
+def solution_and_public_lines(teacher) -> tuple[set, set]:
+    """The stripped lines that stand between the markers of the instructor notebook (blank and
+    ``# HINT:`` lines excepted), and the lines of every cell outside those regions."""
+    solution, public = set(), set()
+    for cell in teacher["cells"]:
+        lines = nbio.source(cell).splitlines()
+        inside = set()
+        if cell["cell_type"] == "code" and holds_solution(cell):
+            for begin, end in solution_regions(nbio.source(cell)):
+                inside.update(range(begin, end + 1))
+        for number, line in enumerate(lines, 1):
+            if number in inside:
+                if line.strip() and not HINT.match(line) and not MARKER_LINE.match(line):
+                    solution.add(line.strip())
+            else:
+                public.add(line.strip())
+    return solution, public
+
+
+@pytest.mark.parametrize("path", ALL, ids=IDS)
+def test_release_leaks_no_solution_line(path):
+    """No line of the release stood between the markers, unless the instructor notebook also
+    shows it outside every solution region (``return out``, or a lesson cell's own copy)."""
+    teacher = nbio.read(path)
+    solution, public = solution_and_public_lines(teacher)
+    student = release_notebook(teacher)
+    released = {line.strip() for c in student["cells"] for line in nbio.source(c).splitlines()}
+    leaked = sorted((released & solution) - public)
+    assert not leaked, f"solution lines in the release of {path.name}: {leaked}"
+    for t_cell, s_cell in zip(teacher["cells"], student["cells"]):  # and none in its own exercise cell
+        if holds_solution(t_cell):
+            own_solution, own_public = solution_and_public_lines({"cells": [t_cell]})
+            kept = {line.strip() for line in nbio.source(s_cell).splitlines()} & (own_solution - own_public)
+            assert not kept, f"{path.name}, cell {t_cell['id']}: the stub keeps {sorted(kept)}"
 
 
 @pytest.mark.notebooks
