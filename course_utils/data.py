@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .i18n import register, t
-from .shapes import CLASSES, Shapes, shapes, tuple_collate  # noqa: F401  (re-exported)
+from .shapes import CLASSES, Shapes, shapes, shapes_splits, tuple_collate  # noqa: F401  (re-exported)
 
 register({
     "data.mnist_offline": {

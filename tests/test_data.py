@@ -4,6 +4,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import torchvision
 
 from course_utils import data
 
@@ -46,7 +47,7 @@ def test_shapes_deterministic_and_consistent():
     assert 0.0 <= a.images.min() and a.images.max() <= 1.0
     assert not np.array_equal(a.images, data.shapes(40, seed=4).images)
     for boxes, labels, masks, semantic in zip(a.boxes, a.labels, a.masks, a.semantic):
-        assert len(boxes) == len(labels) == len(masks) >= 1
+        assert len(boxes) == len(labels) == len(masks)
         assert set(labels.tolist()) <= {1, 2, 3}
         for box, label, mask in zip(boxes, labels, masks):
             ys, xs = np.nonzero(mask)
@@ -79,6 +80,96 @@ def test_shapes_as_torch_dataset_and_tensors():
 def test_shapes_bad_arguments():
     with pytest.raises(ValueError, match="size"):
         data.shapes(10, size=4)
+    with pytest.raises(ValueError, match="scale"):
+        data.shapes(10, scale=(0.5, 0.1))
+    with pytest.raises(ValueError, match="scale"):
+        data.shapes(10, scale=0.3)
+    with pytest.raises(ValueError, match="crowd"):
+        data.shapes(10, crowd=1.5)
+
+
+def _areas(s):
+    return np.concatenate([(b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]) for b in s.boxes])
+
+
+def test_shapes_sizes_span_all_three_coco_bins_at_256_px():
+    s = data.shapes(300, size=256, seed=0)
+    bins = s.area_bins()
+    total = sum(bins.values())
+    assert total == sum(len(b) for b in s.boxes)
+    assert all(bins[k] >= 0.08 * total for k in ("small", "medium", "large")), bins
+    side = np.sqrt(_areas(s)) / 256
+    assert side.min() < 0.05 and side.max() > 0.5  # log-uniform over a wide range
+    narrow = data.shapes(100, size=256, seed=0, scale=(0.2, 0.25), truncate=0, crowd=0)
+    assert data.shapes(100, size=256, seed=0, scale=(0.2, 0.25)).area_bins()["large"] == 0
+    assert np.sqrt(_areas(narrow)).max() <= 0.25 * 256 + 2
+
+
+def _pair_ious(s):
+    out = []
+    for b in s.boxes:
+        if len(b) > 1:
+            iou = torchvision.ops.box_iou(torch.from_numpy(b), torch.from_numpy(b)).numpy()
+            out.append(iou[np.triu_indices(len(b), 1)])
+    return np.concatenate(out)
+
+
+def test_shapes_crowds_overlap_up_to_max_iou_and_share_cells():
+    s = data.shapes(300, size=128, seed=1, crowd=0.8)
+    ious = _pair_ious(s)
+    assert (ious > 0.25).mean() > 0.03  # real objects overlap: NMS has to choose
+    # boxes are of the visible part, so IoU of visible boxes may exceed max_iou only through occlusion cuts
+    apart = _pair_ious(data.shapes(300, size=128, seed=1, crowd=0, max_iou=0.0))
+    assert apart.max() <= 0.05
+    shared = 0
+    for b in s.boxes:
+        cells = [tuple(c) for c in ((b[:, :2] + b[:, 2:]) / 2 / 128 * 7).astype(int)]
+        shared += len(cells) != len(set(cells))
+    assert shared >= 0.05 * len(s)  # two centres in one 7x7 cell happen
+
+
+def test_shapes_truncation_and_empty_images():
+    s = data.shapes(300, size=128, seed=2, truncate=0.3, empty=0.1)
+    at_border = sum(((b[:, 0] == 0) | (b[:, 1] == 0) | (b[:, 2] == 128) | (b[:, 3] == 128)).sum() for b in s.boxes)
+    n_empty = sum(len(b) == 0 for b in s.boxes)
+    assert at_border >= 0.1 * sum(len(b) for b in s.boxes)
+    assert 15 <= n_empty <= 50
+    for i in np.flatnonzero([len(b) == 0 for b in s.boxes]):
+        assert s.boxes[i].shape == (0, 4) and s.labels[i].shape == (0,) and (s.semantic[i] == 0).all()
+    none = data.shapes(100, size=128, seed=2, truncate=0, empty=0, crowd=0)
+    assert all(len(b) >= 1 for b in none.boxes)
+
+
+def test_shapes_background_is_smooth_and_shapes_rotate():
+    s = data.shapes(20, size=128, seed=3, max_objects=1, empty=1.0)  # backgrounds only
+    steps = np.abs(np.diff(s.images, axis=3))
+    assert steps.max() < 0.15  # no block edges (grain only)
+    rects = data.shapes(200, size=128, seed=4, max_objects=1, truncate=0, crowd=0)
+    fill = [m[0].sum() / ((b[0, 2] - b[0, 0]) * (b[0, 3] - b[0, 1]))
+            for m, b, lab in zip(rects.masks, rects.boxes, rects.labels) if len(lab) and lab[0] == 2 and m[0].sum() > 200]
+    assert min(fill) < 0.8  # a rotated rectangle does not fill its axis-aligned box
+    flat = data.shapes(200, size=128, seed=4, max_objects=1, truncate=0, crowd=0, rotate=False)
+    fill = [m[0].sum() / ((b[0, 2] - b[0, 0]) * (b[0, 3] - b[0, 1]))
+            for m, b, lab in zip(flat.masks, flat.boxes, flat.labels) if len(lab) and lab[0] == 2]
+    assert min(fill) > 0.95
+
+
+def test_shapes_splits_are_disjoint_and_deterministic():
+    train, val, test = data.shapes_splits(40, 20, 20, seed=0, size=64)
+    assert (len(train), len(val), len(test)) == (40, 20, 20)
+    rows = {im.tobytes() for im in train.images}
+    assert not any(im.tobytes() in rows for im in np.concatenate([val.images, test.images]))
+    assert not any(im.tobytes() in {x.tobytes() for x in val.images} for im in test.images)
+    again = data.shapes_splits(40, 20, 20, seed=0, size=64)
+    np.testing.assert_array_equal(again[2].images, test.images)
+    # the trap splits() avoids: one seed's smaller set is the start of its larger one
+    np.testing.assert_array_equal(data.shapes(5, size=64, seed=0).images, data.shapes(50, size=64, seed=0).images[:5])
+
+
+def test_shapes_subset_keeps_targets():
+    s = data.shapes(10, size=64, seed=0)
+    sub = s.subset([3, 1])
+    assert len(sub) == 2 and np.array_equal(sub.images[0], s.images[3]) and np.array_equal(sub.boxes[1], s.boxes[1])
 
 
 def test_mnist_falls_back_to_digits_offline(tmp_path, capsys, monkeypatch):
