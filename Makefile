@@ -1,6 +1,8 @@
 # 深層学習による画像認識 / Deep Learning for Image Recognition
 # make lab   : create .venv, install everything, open JupyterLab on notebooks/
 # make test  : the whole test suite (unit tests, notebooks in FAST mode, release, parity, browser)
+# make browser: Chromium + CJK and emoji fonts for the browser tests (apt-get as root/sudo on
+#               Debian/Ubuntu, else Playwright's own Chromium); `make test` runs it first
 
 PYTHON ?= python3.11
 VENV   := .venv
@@ -10,7 +12,10 @@ COURSE_LANGS := $(if $(filter ja en all,$(LANG)),$(LANG),all)
 MODE ?= fast
 JOBS ?= 2
 
-.PHONY: lab test unit notebooks e2e lint course release bench doctor clean venv
+# Debian/Ubuntu packages for the browser tests (Japanese and emoji would render as boxes without the fonts)
+BROWSER_PKGS := chromium fonts-noto-cjk fonts-noto-color-emoji
+
+.PHONY: lab test unit notebooks e2e lint course release bench doctor clean venv browser
 
 venv: $(VENV)/.installed
 
@@ -25,8 +30,33 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 lab: venv
 	$(VENV)/bin/jupyter lab notebooks/
 
-test: venv
+# Idempotent: quiet when everything is there. Never fails: if nothing can be installed, the
+# browser tests are skipped with the command to run (pytest -ra shows it).
+browser: venv
+	@have_fonts() { fc-list :lang=ja family 2>/dev/null | grep -q . && fc-list 2>/dev/null | grep -qi emoji; }; \
+	if command -v chromium >/dev/null 2>&1 && have_fonts; then \
+	  echo "browser: $$(command -v chromium) and the CJK and emoji fonts are installed"; \
+	elif [ -f /etc/debian_version ] && command -v apt-get >/dev/null 2>&1 && \
+	     { [ "$$(id -u)" -eq 0 ] || sudo -n true 2>/dev/null; }; then \
+	  SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO="sudo -n"; \
+	  echo "browser: installing $(BROWSER_PKGS) with apt-get"; \
+	  if $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	     $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_PKGS) >/dev/null; then \
+	    echo "browser: $$(command -v chromium) installed"; \
+	  else \
+	    echo "browser: apt-get failed; trying Playwright's own Chromium"; \
+	    $(PY) -m playwright install chromium || echo "browser: no Chromium could be installed (browser tests will be skipped)"; \
+	  fi; \
+	else \
+	  echo "browser: no Debian apt-get with root or passwordless sudo here; using Playwright's own Chromium"; \
+	  $(PY) -m playwright install chromium || echo "browser: no Chromium could be installed (browser tests will be skipped)"; \
+	fi
+
+test: venv browser
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+e2e: venv browser
+	$(PY) -m pytest -n 0 -m e2e $(PYTEST_ARGS)
 
 unit: venv
 	$(PY) -m pytest -m "not notebooks and not e2e"

@@ -28,4 +28,5 @@ def test_requirements_are_pinned():
 def test_conda_and_binder_match_requirements():
     assert conda_pip(ROOT / "environment.yml") == requirements()
     assert conda_pip(ROOT / "binder" / "environment.yml") == requirements()
-    assert "fonts-noto-cjk" in (ROOT / "binder" / "apt.txt").read_text()
+    apt = (ROOT / "binder" / "apt.txt").read_text().split()
+    assert "fonts-noto-cjk" in apt and "fonts-noto-color-emoji" in apt  # Japanese and 📊 ⭕ ❌ in the browser

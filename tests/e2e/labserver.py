@@ -11,6 +11,7 @@ server, its kernels and anything else it started, by process id.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import re
@@ -25,10 +26,13 @@ from pathlib import Path
 
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
+# Debian's (apt-get install chromium), or COURSE_CHROMIUM; else Playwright's own, see find_chromium()
+CHROMIUM = os.environ.get("COURSE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
-INSTALL_HINT = "apt-get install -y chromium fonts-noto-cjk"
+BROWSER_PACKAGES = "chromium fonts-noto-cjk fonts-noto-color-emoji"
+INSTALL_HINT = (f"run `make browser` (it runs `apt-get install -y {BROWSER_PACKAGES}` as root or with sudo on "
+                f"Debian/Ubuntu, else `.venv/bin/python -m playwright install chromium`)")
 
 TIMINGS = {}  # piece → seconds; conftest prints them at the end of the session
 
@@ -59,20 +63,42 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def missing_prerequisites() -> str | None:
-    """Why the browser tests cannot run here (Chromium or the CJK fonts missing), or None."""
-    problems = []
-    if not os.access(CHROMIUM, os.X_OK):
-        problems.append(f"{CHROMIUM} not found")
+def playwright_chromium() -> str | None:
+    """The Chromium that ``python -m playwright install chromium`` installed, if it is there."""
     try:
-        fonts = subprocess.run(["fc-list", ":lang=ja", "family"], capture_output=True, text=True,
-                               timeout=30).stdout
-    except (OSError, subprocess.SubprocessError):
-        fonts = ""
-    if not fonts.strip():
-        problems.append("no Japanese font for Chromium (fc-list :lang=ja is empty)")
+        from playwright.sync_api import sync_playwright
+
+        with sync_playwright() as pw:
+            path = pw.chromium.executable_path
+    except Exception:
+        return None
+    return path if path and os.access(path, os.X_OK) else None
+
+
+@functools.lru_cache(maxsize=1)
+def find_chromium() -> str | None:
+    """Debian's /usr/bin/chromium, else Playwright's own Chromium, else None."""
+    if os.access(CHROMIUM, os.X_OK):
+        return CHROMIUM
+    return playwright_chromium()
+
+
+@functools.lru_cache(maxsize=1)
+def missing_prerequisites() -> str | None:
+    """Why the browser tests cannot run here (no Chromium, no CJK font), with the command to run; or None."""
+    problems = []
+    if find_chromium() is None:
+        problems.append(f"no Chromium ({CHROMIUM} not found, nor Playwright's own Chromium)")
+    if sys.platform != "darwin":  # macOS ships Japanese fonts (and has no fc-list)
+        try:
+            fonts = subprocess.run(["fc-list", ":lang=ja", "family"], capture_output=True, text=True,
+                                   timeout=30).stdout
+        except (OSError, subprocess.SubprocessError):
+            fonts = ""
+        if not fonts.strip():
+            problems.append("no Japanese font for Chromium (fc-list :lang=ja is empty)")
     if problems:
-        return "; ".join(problems) + f". Install them with: {INSTALL_HINT}"
+        return "browser tests cannot run: " + "; ".join(problems) + f". To fix it, {INSTALL_HINT}"
     return None
 
 
