@@ -1,5 +1,9 @@
 """The student release of every real notebook: regenerated here, compared with the instructor
-notebook, and executed to show that it fails exactly at its check cells."""
+notebook, and executed to show that it fails exactly at its check cells.
+
+The execution stops after the last check cell: the cells below it prove nothing about the
+release (they use the instructor's own implementations and nbval runs them in the instructor
+notebook), and running them doubled the suite's slowest tests (chapter 06: 167 s)."""
 import nbformat
 import pytest
 
@@ -71,6 +75,10 @@ def test_release_leaks_no_solution_line(path):
 def test_release_fails_exactly_at_check_cells(path, tmp_path):
     student = nbformat.from_dict(release_notebook(nbio.read(path)))
     expected = {c["cell_id"]: c["check"] for c in student.metadata["course"]["checks"]}
+    if not expected:
+        pytest.skip(f"{path.name} has no exercise")
+    last_check = max(i for i, cell in enumerate(student.cells) if cell.get("id") in expected)
+    student.cells = student.cells[:last_check + 1]  # up to and including the last check cell
     client = build_course().notebook_client_class()(student, timeout=300, kernel_name="python3", allow_errors=True,
                             resources={"metadata": {"path": str(path.parent)}})
     client.execute()
