@@ -6,7 +6,7 @@
   digits. Each step prints one line saying what was chosen and why.
 - :func:`validation_split`: a stratified validation split of any training set.
 - :func:`sample_image`: real photos that ship inside scikit-image and scikit-learn.
-- :func:`shapes`: the synthetic detection / segmentation set (see ``shapes.py``).
+- :func:`shapes`: the synthetic detection / segmentation set (see ``synthetic_shapes.py``).
 """
 import os
 import shutil
@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .i18n import register, t
-from .shapes import CLASSES, Shapes, shapes, shapes_splits, tuple_collate  # noqa: F401  (re-exported)
+from .synthetic_shapes import CLASSES, Shapes, shapes, shapes_splits, tuple_collate  # noqa: F401  (re-exported)
 
 register({
     "data.mnist_offline": {
