@@ -27,8 +27,13 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PY) -m pip install --no-deps -e .
 	touch $@
 
+# `make lab LAB_ARGS="--port=8890 --no-browser"`: extra arguments for jupyter lab
+LAB_ARGS ?=
+
 lab: venv
-	$(VENV)/bin/jupyter lab notebooks/
+	@root=""; if [ "$$(id -u)" -eq 0 ]; then root="--allow-root"; \
+	  echo "make lab: running as root (a container or a cloud notebook?), so adding --allow-root"; fi; \
+	set -x; $(VENV)/bin/jupyter lab notebooks/ $$root $(LAB_ARGS)
 
 # Idempotent: quiet when everything is there. Never fails: if nothing can be installed, the
 # browser tests are skipped with the command to run (pytest -ra shows it).

@@ -10,16 +10,42 @@ register({
     "doctor.title": {"ja": "course_utils 診断", "en": "course_utils doctor"},
     "doctor.versions": {"ja": "バージョン", "en": "versions"},
     "doctor.device": {"ja": "デバイス", "en": "device"},
-    "doctor.font": {"ja": "日本語フォント", "en": "Japanese font"},
+    "doctor.font": {"ja": "日本語フォント (図)", "en": "Japanese font (plots)"},
     "doctor.found": {"ja": "あり", "en": "found"},
     "doctor.not_found": {"ja": "なし", "en": "not found"},
     "doctor.mode": {"ja": "モード", "en": "mode"},
+    "doctor.browser_fonts": {"ja": "ブラウザ用フォント (fc-list)", "en": "browser fonts (fc-list)"},
+    "doctor.no_fc_list": {"ja": "fc-list がないので確かめられません", "en": "cannot tell (no fc-list)"},
+    "doctor.fonts_hint": {"ja": "足りないフォントは make browser で入ります (Debian/Ubuntu)",
+                          "en": "make browser installs the missing fonts (Debian/Ubuntu)"},
     "doctor.offline": {"ja": "オフラインで使えるデータ", "en": "offline data"},
     "doctor.online": {"ja": "オンラインのデータ (MNIST, Fashion-MNIST)", "en": "online data (MNIST, Fashion-MNIST)"},
     "doctor.cached": {"ja": "キャッシュ済み", "en": "cached"},
     "doctor.reachable": {"ja": "ダウンロード可能", "en": "downloadable"},
     "doctor.unreachable": {"ja": "ネットワークなし (digits で代替)", "en": "no network (digits used instead)"},
 })
+
+
+def browser_fonts() -> str:
+    """Which fonts the browser can use for Japanese and emoji (JupyterLab's text, 📊 ⭕ ❌ 🔺)."""
+    import shutil
+    import subprocess
+
+    if not shutil.which("fc-list"):
+        return t("doctor.no_fc_list")
+    found = {}
+    for label, query in (("CJK", ":lang=ja"), ("emoji", ":charset=1f4ca")):  # 📊 U+1F4CA
+        try:
+            families = subprocess.run(["fc-list", query, "family"], capture_output=True, text=True,
+                                      timeout=30).stdout.split("\n")
+        except (OSError, subprocess.SubprocessError):
+            families = []
+        names = sorted({f.split(",")[0].strip() for f in families if f.strip()}, key=lambda n: ("JP" not in n, n))
+        found[label] = names
+    parts = [f"{label} {t('doctor.found')} ({', '.join(names[:2])})" if names else f"{label} {t('doctor.not_found')}"
+             for label, names in found.items()]
+    missing = not all(found.values())
+    return ", ".join(parts) + (f" — {t('doctor.fonts_hint')}" if missing else "")
 
 
 def doctor() -> int:
@@ -40,7 +66,8 @@ def doctor() -> int:
     print(f"{t('doctor.device')}: {runtime.device_name(runtime.best_device())}")
     font = runtime.japanese_font_available()
     print(f"{t('doctor.font')}: {t('doctor.found' if font else 'doctor.not_found')}")
-    print(f"{t('doctor.mode')}: {t('mode.fast' if runtime.is_fast() else 'mode.full')}")
+    print(f"{t('doctor.mode')}: {runtime.mode_line()}")
+    print(f"{t('doctor.browser_fonts')}: {browser_fonts()}")
     print(f"{t('doctor.offline')}: digits, shapes, " + ", ".join(data.IMAGE_NAMES))
     cached = [name for name in ("MNIST", "FashionMNIST") if (Path("data") / name / "raw").exists()]
     reach = t("doctor.reachable") if data.online() else t("doctor.unreachable")

@@ -56,6 +56,12 @@ register({
     },
     "mode.fast": {"ja": "FAST (軽量)", "en": "FAST (light)"},
     "mode.full": {"ja": "FULL (本番)", "en": "FULL"},
+    "mode.line": {"ja": "{mode} — {why}。{how}", "en": "{mode} — {why}; {how}"},
+    "mode.why_no_cuda": {"ja": "CUDA の GPU がないので自動で選びました", "en": "chosen because there is no CUDA GPU"},
+    "mode.why_cuda": {"ja": "CUDA の GPU があるので自動で選びました", "en": "chosen because a CUDA GPU is present"},
+    "mode.why_env": {"ja": "環境変数 COURSE_FAST={value} の指定です", "en": "set by COURSE_FAST={value}"},
+    "mode.why_setup": {"ja": "setup(mode=\"{mode}\") の指定です", "en": "set by setup(mode=\"{mode}\")"},
+    "mode.how": {"ja": "{other} に切り替えるには {call}", "en": "to switch to {other}: {call}"},
     "font.missing": {
         "ja": "日本語フォント (matplotlib-fontja) が見つかりません。図の日本語が豆腐になります。",
         "en": "Japanese font (matplotlib-fontja) not found: Japanese text in plots will not render.",

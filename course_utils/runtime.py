@@ -1,4 +1,9 @@
-"""Runtime set-up: seeds, device choice, plot style, FAST/full mode."""
+"""Runtime set-up: seeds, device choice, plot style, FAST/full mode.
+
+The mode, in this order: ``setup(mode="fast"|"full")`` (from inside a running kernel), else
+the environment variable ``COURSE_FAST`` (``1`` FAST, ``0`` full), else the hardware: full on a
+CUDA GPU, FAST on a CPU or Apple MPS (a laptop, Binder). :func:`mode` says which and why.
+"""
 import os
 import random
 
@@ -7,22 +12,47 @@ import numpy as np
 from . import i18n
 
 _device = None
+_mode_asked = None  # "fast" | "full" given to setup(mode=...), or None: choose by itself
+MODES = ("fast", "full")
+
+
+def mode() -> tuple[str, str]:
+    """``(mode, why)``: ``"fast"`` or ``"full"``, and ``"setup"``, ``"env"`` or ``"hardware"``."""
+    if _mode_asked:
+        return _mode_asked, "setup"
+    env = os.environ.get("COURSE_FAST", "").strip()
+    if env in ("1", "0"):
+        return ("fast" if env == "1" else "full"), "env"
+    return ("full" if device().type == "cuda" else "fast"), "hardware"
 
 
 def is_fast() -> bool:
-    """FAST mode: the environment variable COURSE_FAST=1 (read each time, so it can be set late)."""
-    return os.environ.get("COURSE_FAST") == "1"
+    """FAST mode (see :func:`mode`; read each time, so a late ``setup(mode=...)`` or ``%env`` counts)."""
+    return mode()[0] == "fast"
 
 
-def __getattr__(name):  # ``runtime.FAST`` / ``cu.FAST`` follow the environment
+def __getattr__(name):  # ``runtime.FAST`` / ``cu.FAST`` follow the mode
     if name == "FAST":
         return is_fast()
     raise AttributeError(name)
 
 
 def pick(fast, full):
-    """The value for the current mode: ``fast`` when COURSE_FAST=1, else ``full``."""
+    """The value for the current mode: ``fast`` in FAST mode, else ``full``."""
     return fast if is_fast() else full
+
+
+def mode_line(lang: str | None = None) -> str:
+    """The mode, why it was chosen and how to change it, in one phrase (the first cell prints it)."""
+    lang = lang or i18n.language()
+    chosen, why = mode()
+    other = "full" if chosen == "fast" else "fast"
+    reason = {"setup": i18n.text_in(lang, "mode.why_setup", mode=chosen),
+              "env": i18n.text_in(lang, "mode.why_env", value=os.environ.get("COURSE_FAST", "").strip()),
+              "hardware": i18n.text_in(lang, "mode.why_cuda" if chosen == "full" else "mode.why_no_cuda")}[why]
+    how = i18n.text_in(lang, "mode.how", call=f'cu.setup(lang="{lang}", mode="{other}")',
+                       other=i18n.text_in(lang, f"mode.{other}"))
+    return i18n.text_in(lang, "mode.line", mode=i18n.text_in(lang, f"mode.{chosen}"), why=reason, how=how)
 
 
 def seed_everything(seed: int = 0) -> None:
@@ -103,16 +133,22 @@ def set_plot_style() -> bool:
     return True
 
 
-def setup(lang: str = "ja", seed: int = 0):
-    """Seed everything, pick the device, set the plot style and language; print one line."""
-    global _device
+def setup(lang: str = "ja", seed: int = 0, mode: str | None = None):
+    """Seed everything, pick the device, set the plot style, language and mode; print one line.
+
+    ``mode="fast"`` or ``"full"`` fixes the mode for this kernel (``cu.FAST`` and ``cu.pick``
+    follow it); ``None`` lets COURSE_FAST, else the hardware, decide (see :func:`mode`)."""
+    global _device, _mode_asked
     i18n.set_language(lang)
+    if mode is not None and mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES} or None, got {mode!r} / "
+                         f"mode は {MODES} のどちらか None にしてください")
+    _mode_asked = mode
     seed_everything(seed)
     if os.environ.get("COURSE_THREADS"):
         limit_threads(int(os.environ["COURSE_THREADS"]))
     _device = best_device()
     if not set_plot_style():
         print(i18n.t("font.missing"))
-    mode = i18n.t("mode.fast" if is_fast() else "mode.full")
-    print(i18n.t("setup.line", device=device_name(_device), mode=mode, seed=seed))
+    print(i18n.t("setup.line", device=device_name(_device), mode=mode_line(lang), seed=seed))
     return _device

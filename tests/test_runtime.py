@@ -1,6 +1,7 @@
 import random
 
 import numpy as np
+import pytest
 import torch
 
 import course_utils as cu
@@ -66,3 +67,46 @@ def test_course_threads_limits_torch_and_blas(monkeypatch):
     cu.setup(lang="en")
     assert torch.get_num_threads() == 1
     assert all(pool["num_threads"] == 1 for pool in threadpool_info())
+
+
+@pytest.fixture
+def automatic_mode(monkeypatch):
+    """No COURSE_FAST, no setup(mode=...) left over; restored afterwards."""
+    monkeypatch.delenv("COURSE_FAST", raising=False)
+    monkeypatch.setattr(runtime, "_mode_asked", None)
+    yield monkeypatch
+
+
+@pytest.mark.parametrize("device_type, expected", [("cuda", "full"), ("mps", "fast"), ("cpu", "fast")])
+def test_mode_follows_the_hardware_unless_told(automatic_mode, device_type, expected):
+    automatic_mode.setattr(runtime, "device", lambda: torch.device(device_type))
+    assert runtime.mode() == (expected, "hardware") and cu.FAST is (expected == "fast")
+    automatic_mode.setenv("COURSE_FAST", "1")
+    assert runtime.mode() == ("fast", "env") and cu.pick(fast=1, full=2) == 1
+    automatic_mode.setenv("COURSE_FAST", "0")
+    assert runtime.mode() == ("full", "env") and cu.pick(fast=1, full=2) == 2
+
+
+def test_setup_mode_overrides_the_environment_from_a_running_kernel(automatic_mode, capsys):
+    automatic_mode.setenv("COURSE_FAST", "1")
+    cu.setup(lang="en", mode="full")
+    line = capsys.readouterr().out
+    assert cu.FAST is False and runtime.FAST is False and cu.pick(fast=1, full=2) == 2
+    assert "FULL" in line and 'setup(mode="full")' in line and 'cu.setup(lang="en", mode="fast")' in line
+    cu.setup(lang="en", mode="fast")
+    assert cu.FAST is True and cu.pick(fast=1, full=2) == 1
+    cu.setup(lang="en")  # None: back to COURSE_FAST / the hardware
+    assert runtime.mode() == ("fast", "env")
+    with pytest.raises(ValueError, match="fast"):
+        cu.setup(lang="en", mode="quick")
+
+
+def test_first_line_says_mode_why_and_how_to_change(automatic_mode, capsys):
+    automatic_mode.setattr(runtime, "best_device", lambda: torch.device("cpu"))
+    automatic_mode.setattr(runtime, "_device", None)
+    cu.setup(lang="en")
+    [line] = capsys.readouterr().out.strip().splitlines()
+    assert "FAST" in line and "no CUDA GPU" in line and 'cu.setup(lang="en", mode="full")' in line
+    cu.setup(lang="ja")
+    [line] = capsys.readouterr().out.strip().splitlines()
+    assert "FAST" in line and "GPU がない" in line and 'cu.setup(lang="ja", mode="full")' in line

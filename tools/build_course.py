@@ -5,7 +5,7 @@
 
 For every notebook of the chosen language(s) (``notebooks/<lang>/*.ipynb``) it runs all cells
 with nbclient in the chosen mode (FAST: ``COURSE_FAST=1`` in the kernel's environment; full:
-``COURSE_FAST`` removed), recording errors cell by cell and carrying on, then writes
+``COURSE_FAST=0``), recording errors cell by cell and carrying on, then writes
 
 - ``<out>/notebooks/<lang>/<name>.ipynb``  the executed notebook,
 - ``<out>/html/<lang>/<name>.html``        its HTML (nbconvert), plus ``<out>/html/index.html``,
@@ -213,12 +213,10 @@ def _probe_env(cell) -> dict:
 # --------------------------------------------------------------------------- executing
 
 def kernel_env(mode: str, threads: int | None = None) -> dict:
-    """The kernel's environment: COURSE_FAST=1 in fast mode, COURSE_FAST removed in full mode."""
+    """The kernel's environment: COURSE_FAST=1 in fast mode, COURSE_FAST=0 in full mode (unset,
+    course_utils would choose FAST on a machine without CUDA)."""
     env = dict(os.environ)
-    if mode == "fast":
-        env["COURSE_FAST"] = "1"
-    else:
-        env.pop("COURSE_FAST", None)
+    env["COURSE_FAST"] = "1" if mode == "fast" else "0"
     if threads and "COURSE_THREADS" not in env:
         env["COURSE_THREADS"] = str(threads)
     env.setdefault("PYTHONIOENCODING", "utf-8")
@@ -389,7 +387,7 @@ def report_markdown(results, mode: str, langs, started: str, seconds: float, job
     lines = [
         "# Course build report",
         "",
-        f"- mode: **{mode}** (`COURSE_FAST={'1' if mode == 'fast' else 'unset'}`), languages: {', '.join(langs)}, "
+        f"- mode: **{mode}** (`COURSE_FAST={'1' if mode == 'fast' else '0'}`), languages: {', '.join(langs)}, "
         f"jobs: {jobs}",
         f"- started: {started}, wall time: {seconds:.0f} s",
         f"- machine: {host['cpu']}, {host['cpus']} CPUs, {host['os']}, Python {platform.python_version()}",
