@@ -77,7 +77,8 @@ def doctor() -> int:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m course_utils")
-    parser.add_argument("--lang", choices=i18n.LANGUAGES, default=None, help="message language")
+    parser.add_argument("--lang", choices=i18n.LANGUAGES, default=None,
+                        help="message language (default: the locale, LC_ALL/LC_MESSAGES/LANG ja* -> ja, else en)")
     sub = parser.add_subparsers(dest="command", required=True)
     p_rel = sub.add_parser("release", help="write the student version of notebooks")
     p_rel.add_argument("src")
@@ -93,8 +94,8 @@ def main(argv=None) -> int:
     p_repo.add_argument("src", help="folder of instructor notebooks (e.g. notebooks/ja)")
     p_repo.add_argument("--out", required=True)
     args = parser.parse_args(argv)
-    if args.lang:
-        i18n.set_language(args.lang)
+    args.lang = args.lang or i18n.locale_language()  # --lang, else the locale, else English
+    i18n.set_language(args.lang)
 
     if args.command == "doctor":
         return doctor()
@@ -103,7 +104,7 @@ def main(argv=None) -> int:
         from .student_repo import make_student_repo
 
         try:
-            make_student_repo(args.src, args.out, lang=args.lang or i18n.language())
+            make_student_repo(args.src, args.out, lang=args.lang)
         except ReleaseError as e:
             print(e, file=sys.stderr)
             return 2
@@ -112,7 +113,7 @@ def main(argv=None) -> int:
         from .release import ReleaseError, release
 
         try:
-            release(args.src, args.out, force=args.force, lang=args.lang or i18n.language())
+            release(args.src, args.out, force=args.force, lang=args.lang)
         except ReleaseError as e:
             print(e, file=sys.stderr)
             return 2

@@ -31,6 +31,17 @@ def language() -> str:
     return _lang
 
 
+def locale_language(environ=None) -> str:
+    """The user's language for the command-line tools: "ja" when the locale (the first set of
+    LC_ALL, LC_MESSAGES, LANG, as POSIX reads them) starts with "ja", else "en"."""
+    environ = os.environ if environ is None else environ
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = environ.get(name, "").strip()
+        if value:
+            return "ja" if value.lower().startswith("ja") else "en"
+    return "en"
+
+
 def t(key: str, **values) -> str:
     """The message ``key`` in the current language, formatted with ``values``."""
     return text_in(_lang, key, **values)

@@ -1,4 +1,5 @@
 """requirements.txt, environment.yml and binder/ list the same pinned packages; binder/ parses."""
+import os
 import re
 import shutil
 import subprocess
@@ -84,3 +85,11 @@ def test_doctor_reports_mode_and_the_browser_fonts():
     fonts = lines["browser fonts (fc-list)"]
     if shutil.which("fc-list"):
         assert "CJK" in fonts and "emoji" in fonts
+
+
+def test_doctor_speaks_the_locale():
+    env = {k: v for k, v in os.environ.items() if k not in ("LC_ALL", "LC_MESSAGES", "LANG")}
+    run = subprocess.run([sys.executable, "-m", "course_utils", "doctor"], capture_output=True, text=True,
+                         timeout=300, cwd=ROOT, env={**env, "LANG": "ja_JP.UTF-8"})
+    assert run.returncode == 0, run.stderr
+    assert "モード: FAST" in run.stdout and "ブラウザ用フォント" in run.stdout

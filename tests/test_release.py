@@ -213,3 +213,45 @@ def test_released_notebooks_are_readable_by_everyone(tmp_path):
     finally:
         os.umask(old)
     assert stat.S_IMODE(target.stat().st_mode) == 0o644
+
+
+# ---------------------------------------------------------------- the command line speaks the user's language
+
+def _locale_env(**values):
+    env = {k: v for k, v in os.environ.items() if k not in ("LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE")}
+    env.update(values)
+    return env
+
+
+@pytest.mark.parametrize("values, expected", [
+    ({}, "en"), ({"LANG": "ja_JP.UTF-8"}, "ja"), ({"LANG": "C.UTF-8"}, "en"),
+    ({"LC_MESSAGES": "ja_JP.UTF-8", "LANG": "en_US.UTF-8"}, "ja"),
+    ({"LC_ALL": "en_US.UTF-8", "LANG": "ja_JP.UTF-8"}, "en"), ({"LC_ALL": "ja_JP.eucJP"}, "ja"),
+    ({"LC_ALL": "", "LANG": "ja"}, "ja"),
+])
+def test_locale_language(values, expected):
+    from course_utils.i18n import locale_language
+
+    assert locale_language(values) == expected
+
+
+@pytest.mark.parametrize("values, args, wrote", [
+    ({}, [], "wrote "), ({"LANG": "ja_JP.UTF-8"}, [], "書き出し: "),
+    ({"LANG": "ja_JP.UTF-8"}, ["--lang", "en"], "wrote "), ({"LANG": "en_US.UTF-8"}, ["--lang", "ja"], "書き出し: "),
+], ids=["no locale: English", "ja locale", "--lang en wins", "--lang ja wins"])
+def test_cli_release_speaks_the_users_language(tmp_path, values, args, wrote):
+    src = write(tmp_path / "en" / "01_demo.ipynb", notebook()).parent  # the notebook's own language does not count
+    run = subprocess.run([sys.executable, "-m", "course_utils", *args, "release", str(src), "--out", str(tmp_path / "o")],
+                         capture_output=True, text=True, env=_locale_env(**values))
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith(wrote), run.stdout
+
+
+def test_cli_grade_and_errors_follow_the_locale(tmp_path):
+    missing = tmp_path / "report.xml"
+    ja = subprocess.run([sys.executable, "-m", "course_utils", "grade", str(missing), "x.ipynb"],
+                        capture_output=True, text=True, env=_locale_env(LANG="ja_JP.UTF-8"))
+    en = subprocess.run([sys.executable, "-m", "course_utils", "grade", str(missing), "x.ipynb"],
+                        capture_output=True, text=True, env=_locale_env())
+    assert ja.returncode == en.returncode == 2
+    assert "がありません" in ja.stderr and "not found" in en.stderr
