@@ -110,3 +110,18 @@ def test_first_line_says_mode_why_and_how_to_change(automatic_mode, capsys):
     cu.setup(lang="ja")
     [line] = capsys.readouterr().out.strip().splitlines()
     assert "FAST" in line and "GPU がない" in line and 'cu.setup(lang="ja", mode="full")' in line
+
+
+def test_setup_makes_gpu_runs_reproducible(capsys):
+    import torch
+
+    import course_utils as cu
+
+    torch.backends.cudnn.benchmark = True
+    cu.setup(lang="en")
+    assert torch.are_deterministic_algorithms_enabled()
+    assert torch.is_deterministic_algorithms_warn_only_enabled()
+    assert torch.backends.cudnn.benchmark is False and torch.backends.cudnn.deterministic is True
+    import os
+
+    assert os.environ.get("CUBLAS_WORKSPACE_CONFIG") in (":4096:8", ":16:8")
