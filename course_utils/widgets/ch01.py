@@ -11,7 +11,7 @@ from .base import explorer
 __all__ = ["perceptron_explorer"]
 
 register({
-    "ch01w.title": {"ja": "パーセプトロン: 重み w1, w2 と閾値 th を動かして、論理ゲートを作ってみましょう",
+    "ch01w.title": {"ja": "パーセプトロン: 重み w1, w2 としきい値 th を動かして、論理ゲートを作ってみましょう",
                     "en": "Perceptron: move the weights w1, w2 and the threshold th to build a logic gate"},
     "ch01w.rule": {"ja": "x1·{w1} + x2·{w2} ≥ {th} のとき y = 1、それ以外は y = 0",
                    "en": "y = 1 when x1·{w1} + x2·{w2} ≥ {th}, else y = 0"},
