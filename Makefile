@@ -15,7 +15,7 @@ JOBS ?= 2
 # Debian/Ubuntu packages for the browser tests (Japanese and emoji would render as boxes without the fonts)
 BROWSER_PKGS := chromium fonts-noto-cjk fonts-noto-color-emoji
 
-.PHONY: lab test unit notebooks e2e lint course release bench doctor clean venv browser
+.PHONY: lab test unit notebooks e2e lint course release bench doctor clean venv browser determinism
 
 venv: $(VENV)/.installed
 
@@ -71,6 +71,15 @@ lint: venv
 
 course: venv
 	LANG=C.UTF-8 $(PY) tools/build_course.py --lang $(COURSE_LANGS) --mode $(MODE)
+
+# FAST mode gives the same numbers twice: the course built twice (`ONLY="01 06"` for some chapters), then its
+# key figures and exercise results compared, times excepted (tests/test_runtime.py says which differ)
+ONLY ?=
+determinism: venv
+	-LANG=C.UTF-8 $(PY) tools/build_course.py --lang $(COURSE_LANGS) --mode fast --out build/rerun-1 $(ONLY)
+	-LANG=C.UTF-8 $(PY) tools/build_course.py --lang $(COURSE_LANGS) --mode fast --out build/rerun-2 $(ONLY)
+	COURSE_RERUN_REPORTS=build/rerun-1/report.json,build/rerun-2/report.json \
+	  $(PY) -m pytest -n 0 -p no:randomly -q tests/test_runtime.py -k fast_reruns
 
 release: venv
 	$(PY) -m course_utils release notebooks/ja --out release/ja

@@ -1,4 +1,8 @@
+import json
+import os
 import random
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -6,6 +10,7 @@ import torch
 
 import course_utils as cu
 from course_utils import i18n, runtime
+from tests.notebook_files import NOTEBOOKS, build_course
 
 
 def test_setup_returns_device_and_prints_one_line(capsys):
@@ -125,3 +130,71 @@ def test_setup_makes_gpu_runs_reproducible(capsys):
     import os
 
     assert os.environ.get("CUBLAS_WORKSPACE_CONFIG") in (":4096:8", ":16:8")
+
+
+# ---------------------------------------------------------------- re-runs give the same numbers
+
+TIME = re.compile(r"\d[\d,.]*\s*(?:ms|µs|us|ns|s|sec|seconds|min|秒|分)(?![A-Za-z])")
+SPEED = re.compile(r"/s\b|/秒|speed|速度|faster|slower|×|倍|throughput", re.IGNORECASE)
+NUMBER = re.compile(r"\d[\d,.]*")
+
+
+def comparable(line: str) -> str:
+    """A printed figure without what a re-run may change: times, and every number of a speed line."""
+    return NUMBER.sub("#", line) if SPEED.search(line) else TIME.sub("<time>", line)
+
+
+def test_comparable_masks_times_and_speeds_only():
+    assert comparable("📊 LeNet-5, digits: test accuracy 97.77% (15 epochs, 0.46 s per epoch, cpu)") == \
+        "📊 LeNet-5, digits: test accuracy 97.77% (15 epochs, <time> per epoch, cpu)"
+    assert comparable("📊 training speed: CPU 44 images/s") == "📊 training speed: CPU # images/s"
+    assert comparable("精度 91.2%、学習 3.1 秒") == "精度 91.2%、学習 <time>"
+
+
+def key_lines(nb) -> list[str]:
+    """The 📊 lines and the accuracy / mAP / mIoU lines a notebook printed, times masked."""
+    bc = build_course()
+    lines = []
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            lines += [comparable(s.strip()) for s in bc._stdout_lines(cell)
+                      if s.strip().startswith(bc.FIGURE_MARK) or bc.FIGURE_WORDS.search(s)]
+    return lines
+
+
+def differences(a: dict, b: dict) -> list[str]:
+    """What differs between two runs ``{notebook: (figures, checks)}``, one line per figure."""
+    out = []
+    for name in sorted(set(a) | set(b)):
+        (fa, ca), (fb, cb) = a.get(name, ([], [])), b.get(name, ([], []))
+        out += [f"{name}: {x!r} != {y!r}" for x, y in zip(fa, fb) if x != y]
+        if len(fa) != len(fb):
+            out.append(f"{name}: {len(fa)} figures, then {len(fb)}")
+        if ca != cb:
+            out.append(f"{name}: exercise results {ca} != {cb}")
+    return out
+
+
+@pytest.mark.notebooks
+def test_fast_reruns_give_the_same_figures():
+    """FAST mode is deterministic on the CPU: the same notebook run twice prints the same figures
+    (times excepted) and the same exercise results. With COURSE_RERUN_REPORTS=a.json,b.json (``make
+    determinism``: the whole course built twice) the two reports are compared instead of one notebook."""
+    reports = os.environ.get("COURSE_RERUN_REPORTS")
+    if reports:
+        runs = []
+        for report in reports.split(","):
+            results = json.loads(Path(report).read_text(encoding="utf-8"))["results"]
+            runs.append({f"{r['lang']}/{r['name']}": ([comparable(f) for f in r["figures"]],
+                                                      [(c["name"], c["passed"]) for c in r["checks"]])
+                         for r in results})
+        assert any(figures for figures, _ in runs[0].values()), f"no figure in {reports.split(',')[0]}"
+    else:
+        path = NOTEBOOKS / "en" / "00_introduction.ipynb"  # 8 s alone; trains and prints 📊 figures
+        runs = []
+        for _ in range(2):
+            nb, result = build_course().run_notebook(path, "fast", threads=1)
+            runs.append({path.stem: (key_lines(nb), [(c["name"], c["passed"]) for c in result.checks])})
+        assert runs[0][path.stem][0], "the notebook printed no figure to compare"
+    diff = differences(*runs)
+    assert not diff, "re-runs differ:\n" + "\n".join(diff)
