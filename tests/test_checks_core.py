@@ -165,3 +165,80 @@ def test_assert_close_or_explain_names_the_mistake_the_answer_equals():
     assert "overflow: subtract the max" in message and "a suspect" not in message
     message = failure_of(lambda: explain(np.array([1.0, 3.0]), np.array([1.0, 2.0]), [(np.array([[1.0, 3.0]]), "2-D")]))
     assert "2-D" not in message  # a suspect of another shape never matches
+
+
+# --- what a student sees, fair play ------------------------------------------------------------
+
+def test_failure_renders_its_message_alone_in_ipython():
+    with pytest.raises(ExerciseFailed) as info:
+        with Check("demo") as c:
+            c.case("one")
+            core.fail("the reason")
+    lines = info.value._render_traceback_()
+    assert lines == str(info.value).splitlines() and lines[-1] == "the reason"
+    assert not any("Traceback" in line or "File " in line for line in lines)
+
+
+def test_a_real_bug_inside_a_check_keeps_its_traceback():
+    with pytest.raises(ZeroDivisionError) as info:
+        with Check("demo") as c:
+            c.case("one")
+            1 / 0
+    assert not hasattr(info.value, "_render_traceback_")
+    assert core.OUTCOMES[-1].check == "demo" and not core.OUTCOMES[-1].passed
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_stub_message_names_what_the_release_shows(lang):
+    from course_utils.release import strip_solutions
+
+    i18n.set_language(lang)
+    released = strip_solutions("def f(x):\n    # BEGIN SOLUTION\n    return x\n    # END SOLUTION\n", lang)
+    todo = released.splitlines()[1].strip()
+    with pytest.raises(ExerciseFailed) as info:
+        with Check("demo") as c:
+            c.case("case one")
+            call(lambda: (_ for _ in ()).throw(NotImplementedError("x")))
+    message = str(info.value)
+    assert todo in message and "BEGIN SOLUTION" not in message
+    assert "raise NotImplementedError" in message
+
+
+def test_calling_the_course_reference_is_refused():
+    def answer(x):
+        return cu.checks.ch02._torch("softmax", x)
+
+    message = failure_of(lambda: call(answer, np.ones(3)))
+    assert "course_utils.checks.ch02._torch" in message and "write the exercise yourself" in message
+
+
+def test_library_op_of_a_by_hand_exercise_is_named(capsys):
+    import torch.nn.functional as F
+
+    with Check("conv2d") as c:
+        c.case("a")
+        call(lambda: F.conv2d(torch.ones(1, 1, 3, 3), torch.ones(1, 1, 2, 2)))
+    out = capsys.readouterr().out
+    assert "torch.nn.functional.conv2d" in out and core.OUTCOMES[-1].notes
+    with Check("softmax") as c:  # another exercise: torch.conv2d is not its library op
+        c.case("a")
+        call(lambda: F.conv2d(torch.ones(1, 1, 3, 3), torch.ones(1, 1, 2, 2)))
+    assert "Note" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16, torch.complex64, torch.bool, torch.uint8])
+def test_tensors_of_any_dtype_give_a_clear_message(dtype):
+    value = torch.ones(3, dtype=dtype)
+    arr = core.to_numpy(value)
+    assert arr.shape == (3,)
+    if dtype is torch.bfloat16:
+        assert arr.dtype == np.float64
+    message = failure_of(lambda: assert_close(torch.zeros(2, dtype=dtype), np.ones(3)))
+    assert "shape" in message
+
+
+def test_float8_and_meta_tensors_give_a_clear_message():
+    if hasattr(torch, "float8_e4m3fn"):
+        assert core.to_numpy(torch.ones(2).to(torch.float8_e4m3fn)).tolist() == [1.0, 1.0]
+    assert "Wrong return type" in failure_of(lambda: assert_close(torch.ones(2, device="meta"), np.ones(2)))
+    assert "dtype" in failure_of(lambda: assert_close(np.array(["a", "b"]), np.ones(2)))

@@ -13,12 +13,29 @@ from .core import Check, Failure, assert_close, call, fail, require_callable, to
 __all__ = ["layers"]
 
 register({
+    "ch03.case.classes": {"ja": "クラスを渡す", "en": "classes"},
+    "ch03.case.affine": {"ja": "Affine N={N}, D={D}, M={M}", "en": "Affine N={N}, D={D}, M={M}"},
+    "ch03.case.affine_twice": {"ja": "Affine: forward を 2 回呼び、backward は最後の x を使う",
+                               "en": "Affine: forward twice, backward uses the latest x"},
+    "ch03.case.relu_fixed": {"ja": "ReLU x = [[-2, -0.5, 0.5, 3]]", "en": "ReLU x = [[-2, -0.5, 0.5, 3]]"},
+    "ch03.case.relu_random": {"ja": "ReLU 乱数 {shape}", "en": "ReLU random {shape}"},
+    "ch03.case.relu_zero": {"ja": "ReLU で x == 0 (0 でも dout でも可)", "en": "ReLU with x == 0 (0 or dout accepted)"},
+    "ch03.case.loss": {"ja": "SoftmaxWithLoss N={N}, C={C}, t は{kind}{large}",
+                       "en": "SoftmaxWithLoss N={N}, C={C}, t as {kind}{large}"},
+    "ch03.kind.index": {"ja": "クラス番号", "en": "class indices"},
+    "ch03.kind.onehot": {"ja": " one-hot (float)", "en": "one-hot (float)"},
+    "ch03.kind.onehot_int": {"ja": " one-hot (整数の配列 np.eye(C, dtype=int))", "en": "one-hot integers (np.eye(C, dtype=int))"},
+    "ch03.kind.large": {"ja": "、ロジット ≈ 1000", "en": ", logits ≈ 1000"},
+    "ch03.kind.span": {"ja": "、1 行のロジットの幅が数千", "en": ", logits spanning thousands in a row"},
+    "ch03.case.net": {"ja": "2 層ネット Affine → ReLU → Affine → SoftmaxWithLoss を torch の自動微分と比較",
+                      "en": "two-layer net Affine → ReLU → Affine → SoftmaxWithLoss vs torch autograd"},
     "ch03.no_method": {"ja": "{cls} にメソッド {method}() がありません。",
                        "en": "{cls} has no method {method}()."},
     "ch03.no_grad": {"ja": "backward(dout) の後に {cls}.{attr} がありません (または None です)。"
                            "backward の中で self.{attr} = ... と勾配を保存しましたか?",
                      "en": "After backward(dout), {cls}.{attr} is missing (or None). "
                            "Did backward store the gradient with self.{attr} = ...?"},
+    "ch03.what_loss": {"ja": "forward(x, t) の損失", "en": "the loss of forward(x, t)"},
     "ch03.what": {"ja": "{what} について: {detail}", "en": "In {what}: {detail}"},
     "ch03.db_axis": {"ja": "db はバッチ方向 (axis=0) の和 dout.sum(axis=0) で、形は b と同じ ({M},) です。"
                            "別の軸で和を取っていませんか?",
@@ -142,7 +159,7 @@ def _ce(x, labels):
 
 def _check_affine(c, Affine, rng):
     for N, D, M in [(1, 3, 2), (4, 5, 3), (7, 2, 6), (3, 3, 3)]:
-        c.case(f"Affine N={N}, D={D}, M={M}")
+        c.case(t("ch03.case.affine", N=N, D=D, M=M))
         W, b = rng.normal(size=(D, M)), rng.normal(size=M)
         x, dout = rng.normal(size=(N, D)), rng.normal(size=(N, M))
         layer = call(Affine, W.copy(), b.copy())
@@ -172,7 +189,7 @@ def _check_affine(c, Affine, rng):
             fail(t("ch03.dx_shape", shape=(N, D)) + " " + t("check.shape", expected=(N, D), got=to_numpy(dx).shape))
         _close(dx, num_dx, "dx = dout @ W.T")
 
-    c.case("Affine: forward twice, backward uses the latest x")
+    c.case(t("ch03.case.affine_twice"))
     W, b = rng.normal(size=(4, 3)), rng.normal(size=3)
     x1, x2, dout = rng.normal(size=(5, 4)), rng.normal(size=(5, 4)), rng.normal(size=(5, 3))
     layer = call(Affine, W.copy(), b.copy())
@@ -217,17 +234,17 @@ def _away_from_zero(rng, shape):
 
 
 def _check_relu(c, ReLU, rng):
-    c.case("ReLU x = [[-2, -0.5, 0.5, 3]]")
+    c.case(t("ch03.case.relu_fixed"))
     x = np.array([[-2.0, -0.5, 0.5, 3.0]])
     _relu_backward_case(c, ReLU, x, np.array([[1.0, 2.0, 3.0, 4.0]]))
     for shape in [(3, 5), (2, 3, 4, 4)]:
-        c.case(f"ReLU random {shape}")
+        c.case(t("ch03.case.relu_random", shape=shape))
         x, dout = _away_from_zero(rng, shape), rng.normal(size=shape)  # dout signs independent of x
         got = _relu_backward_case(c, ReLU, x, dout)
         xs = x.copy()
         num = numerical_gradient(lambda: float(np.sum(np.maximum(xs, 0) * dout)), xs)
         _close(got, num, "backward(dout)")
-    c.case("ReLU with x == 0 (0 or dout accepted)")
+    c.case(t("ch03.case.relu_zero"))
     x = np.array([[0.0, -1.0, 2.0], [0.0, 3.0, -0.0]])
     _relu_backward_case(c, ReLU, x, np.array([[5.0, 6.0, 7.0], [-8.0, 9.0, 10.0]]))
 
@@ -235,40 +252,52 @@ def _check_relu(c, ReLU, rng):
 # --------------------------------------------------------------------------- SoftmaxWithLoss
 
 def _check_softmax_loss(c, SoftmaxWithLoss, rng):
-    cases = [(1, 3, 0.0), (5, 4, 0.0), (8, 10, 0.0), (6, 3, 1000.0)]
-    for N, C, shift in cases:
-        for onehot in (False, True):
-            kind = "one-hot" if onehot else "class indices"
-            c.case(f"SoftmaxWithLoss N={N}, C={C}, t as {kind}" + (", logits ≈ 1000" if shift else ""))
-            x = rng.normal(size=(N, C)) + shift
-            labels = rng.integers(0, C, size=N).astype(np.int64)
-            target = np.eye(C)[labels] if onehot else labels
-            layer = call(SoftmaxWithLoss)
-            loss = call(_method(layer, "forward"), x.copy(), target.copy())
-            expected = _ce(x, labels)
-            value = _scalar(loss)
-            if shift and not np.isfinite(value):
-                fail(t("ch03.large"))
-            if N > 1 and np.isclose(value, N * expected, rtol=1e-3):
-                fail(t("ch03.loss_sum", N=N))
-            _close(value, expected, "forward(x, t)", LOSS_TOL)
+    cases = [(1, 3, 0.0, "index"), (1, 3, 0.0, "onehot"), (5, 4, 0.0, "index"), (5, 4, 0.0, "onehot"),
+             (5, 4, 0.0, "onehot_int"), (8, 10, 0.0, "index"), (8, 10, 0.0, "onehot"),
+             (6, 3, 1000.0, "index"), (6, 3, 1000.0, "onehot"), (4, 5, "span", "index"), (4, 5, "span", "onehot_int")]
+    for N, C, shift, kind in cases:
+        large = t("ch03.kind.span") if shift == "span" else t("ch03.kind.large") if shift else ""
+        c.case(t("ch03.case.loss", N=N, C=C, kind=t(f"ch03.kind.{kind}"), large=large))
+        x = rng.normal(size=(N, C))
+        labels = rng.integers(0, C, size=N).astype(np.int64)
+        if shift == "span":  # rows spanning thousands: only the row maximum keeps every exp finite
+            offsets = np.array([-3000.0, -1500.0, 0.0, 2000.0, 4000.0])
+            for i in range(N):  # the label and one rival at the top, the rest thousands below
+                order = rng.permutation(C)
+                x[i, order] += offsets[:C]
+                top, second = order[-1], order[-2]
+                x[i, second] = x[i, top] - rng.uniform(0.5, 2.0)
+                labels[i] = rng.choice([top, second])
+        elif shift:
+            x = x + shift
+        target = {"index": labels, "onehot": np.eye(C)[labels],
+                  "onehot_int": np.eye(C, dtype=int)[labels]}[kind]
+        layer = call(SoftmaxWithLoss)
+        loss = call(_method(layer, "forward"), x.copy(), target.copy())
+        value = _scalar(loss)
+        expected = _ce(x, labels)
+        if shift and not np.isfinite(value):
+            fail(t("ch03.large"))
+        if N > 1 and np.isclose(value, N * expected, rtol=1e-3):
+            fail(t("ch03.loss_sum", N=N))
+        _close(value, expected, t("ch03.what_loss"), LOSS_TOL)
 
-            dx = call(_method(layer, "backward"))
-            expected_dx = (_softmax(x) - np.eye(C)[labels]) / N
-            arr = _numeric(dx, (N, C))
-            if arr is not None:
-                if shift and not np.all(np.isfinite(arr)):
-                    fail(t("ch03.large"))
-                if N > 1 and np.allclose(arr, N * expected_dx, **TOL):
-                    fail(t("ch03.grad_not_mean", N=N))
-                if np.allclose(arr, -expected_dx, **TOL):
-                    fail(t("ch03.grad_sign"))
-            if not shift:  # numerical gradient of the mean cross-entropy
-                xs = x.copy()
-                expected_dx = numerical_gradient(lambda: _ce(xs, labels), xs)
-            _close(dx, expected_dx, "backward() = (y − t)/N", LOSS_TOL)
-            dx1 = call(layer.backward, 1)
-            _close(dx1, expected_dx, "backward(1)", LOSS_TOL)
+        dx = call(_method(layer, "backward"))
+        expected_dx = (_softmax(x) - np.eye(C)[labels]) / N
+        arr = _numeric(dx, (N, C))
+        if arr is not None:
+            if shift and not np.all(np.isfinite(arr)):
+                fail(t("ch03.large"))
+            if N > 1 and np.allclose(arr, N * expected_dx, **TOL):
+                fail(t("ch03.grad_not_mean", N=N))
+            if np.allclose(arr, -expected_dx, **TOL):
+                fail(t("ch03.grad_sign"))
+        if not shift:  # numerical gradient of the mean cross-entropy
+            xs = x.copy()
+            expected_dx = numerical_gradient(lambda: _ce(xs, labels), xs)
+        _close(dx, expected_dx, "backward() = (y − t)/N", LOSS_TOL)
+        dx1 = call(layer.backward, 1)
+        _close(dx1, expected_dx, "backward(1)", LOSS_TOL)
 
 
 # --------------------------------------------------------------------------- all together
@@ -277,7 +306,7 @@ def _check_network(c, Affine, ReLU, SoftmaxWithLoss, rng):
     import torch
     import torch.nn.functional as F
 
-    c.case("two-layer net Affine → ReLU → Affine → SoftmaxWithLoss vs torch autograd")
+    c.case(t("ch03.case.net"))
     N, D, H, C = 6, 5, 7, 4
     x = rng.normal(size=(N, D))
     labels = rng.integers(0, C, size=N).astype(np.int64)
@@ -312,7 +341,7 @@ def layers(Affine, ReLU, SoftmaxWithLoss):
     """
     rng = np.random.default_rng(3)
     with Check("layers") as c, np.errstate(all="ignore"):  # overflow shows up as a failed case instead
-        c.case("classes")
+        c.case(t("ch03.case.classes"))
         require_callable(Affine, "Affine")
         require_callable(ReLU, "ReLU")
         require_callable(SoftmaxWithLoss, "SoftmaxWithLoss")

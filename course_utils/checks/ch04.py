@@ -123,6 +123,13 @@ register({
 })
 
 
+def L(ja: str, en: str) -> str:
+    """A case name in the course language (one language per message)."""
+    from ..i18n import language
+
+    return ja if language() == "ja" else en
+
+
 def _hint(key, **values) -> str:
     return t("ch04.hint", hint=t(key, **values))
 
@@ -243,12 +250,14 @@ def moving_average(func):
     rng = np.random.default_rng(4)
     source = np.array([2, 3, 4, 2, 6, 7, 5, 9, 4])
     cases = [
-        ("資料の例 / source: 2 3 4 2 6 7 5 9 4, weights (1, 1, 1) → 3 3 4 5 6 7 6", source, np.array([1, 1, 1])),
-        ("資料の例 / source: 2 3 4 2 6 7 5 9 4, weights (1, 0, 1) → 3.0 2.5 5.0 4.5 5.5 8.0 4.5", source, np.array([1, 0, 1])),
-        ("非対称な重み / weights (1, 2, 3), not symmetric", source, np.array([1, 2, 3])),
-        ("重み 1 個 / one weight (5,): the signal itself", source, np.array([5])),
-        ("信号と同じ長さの重み / kernel as long as the signal: one output", source, np.ones(9)),
-        ("乱数 / random signal (60), random positive weights (7)", rng.normal(size=60), rng.uniform(0.1, 2.0, size=7)),
+        (L("例題: 2 3 4 2 6 7 5 9 4、重み (1, 1, 1) → 3 3 4 5 6 7 6", "source: 2 3 4 2 6 7 5 9 4, weights (1, 1, 1) → 3 3 4 5 6 7 6"),
+         source, np.array([1, 1, 1])),
+        (L("例題: 2 3 4 2 6 7 5 9 4、重み (1, 0, 1) → 3.0 2.5 5.0 4.5 5.5 8.0 4.5",
+          "source: 2 3 4 2 6 7 5 9 4, weights (1, 0, 1) → 3.0 2.5 5.0 4.5 5.5 8.0 4.5"), source, np.array([1, 0, 1])),
+        (L("非対称な重み (1, 2, 3)", "weights (1, 2, 3), not symmetric"), source, np.array([1, 2, 3])),
+        (L("重み 1 個 (5,): 信号そのもの", "one weight (5,): the signal itself"), source, np.array([5])),
+        (L("信号と同じ長さの重み: 出力は 1 個", "kernel as long as the signal: one output"), source, np.ones(9)),
+        (L("乱数の信号 (60)、正の乱数の重み (7)", "random signal (60), random positive weights (7)"), rng.normal(size=60), rng.uniform(0.1, 2.0, size=7)),
     ]
     with Check("moving_average") as c:
         for name, x, kernel in cases:
@@ -284,15 +293,17 @@ def conv2d_single(func):
     """``conv2d_single(img, kernel, stride=1, padding=0)``: one channel, cross-correlation like torch."""
     rng = np.random.default_rng(40)
     cases = [
-        ("資料の例 / source: 5×7 image, 3×3 filter → first row 6.2, 5.9, …", SOURCE_IMAGE, SOURCE_FILTER, 1, 0),
-        ("資料の例 / source example, padding=1 (output 5×7)", SOURCE_IMAGE, SOURCE_FILTER, 1, 1),
-        ("資料の例 / source example, stride=2 (output 2×3)", SOURCE_IMAGE, SOURCE_FILTER, 2, 0),
-        ("8×8 image, 3×3 kernel, stride=2, padding=1 (output 4×4)", rng.normal(size=(8, 8)),
+        (L("例題: 5×7 の画像、3×3 のフィルタ → 1 行目 6.2, 5.9, …", "source: 5×7 image, 3×3 filter → first row 6.2, 5.9, …"),
+         SOURCE_IMAGE, SOURCE_FILTER, 1, 0),
+        (L("例題、padding=1 (出力 5×7)", "source example, padding=1 (output 5×7)"), SOURCE_IMAGE, SOURCE_FILTER, 1, 1),
+        (L("例題、stride=2 (出力 2×3)", "source example, stride=2 (output 2×3)"), SOURCE_IMAGE, SOURCE_FILTER, 2, 0),
+        (L("8×8 の画像、3×3 のカーネル、stride=2、padding=1 (出力 4×4)", "8×8 image, 3×3 kernel, stride=2, padding=1 (output 4×4)"), rng.normal(size=(8, 8)),
          rng.normal(size=(3, 3)), 2, 1),
-        ("7×9 image, 2×3 kernel, padding=2", rng.normal(size=(7, 9)), rng.normal(size=(2, 3)), 1, 2),
-        ("9×7 image, 3×2 kernel, stride=3, padding=1", rng.normal(size=(9, 7)), rng.normal(size=(3, 2)), 3, 1),
-        ("1×1 カーネル / 1×1 kernel", rng.normal(size=(4, 5)), np.array([[2.5]]), 1, 0),
-        ("画像と同じ大きさのカーネル / kernel as large as the image: one output", rng.normal(size=(3, 4)), rng.normal(size=(3, 4)), 1, 0),
+        (L("7×9 の画像、2×3 のカーネル、padding=2", "7×9 image, 2×3 kernel, padding=2"), rng.normal(size=(7, 9)), rng.normal(size=(2, 3)), 1, 2),
+        (L("9×7 の画像、3×2 のカーネル、stride=3、padding=1", "9×7 image, 3×2 kernel, stride=3, padding=1"),
+         rng.normal(size=(9, 7)), rng.normal(size=(3, 2)), 3, 1),
+        (L("1×1 のカーネル", "1×1 kernel"), rng.normal(size=(4, 5)), np.array([[2.5]]), 1, 0),
+        (L("画像と同じ大きさのカーネル: 出力は 1 個", "kernel as large as the image: one output"), rng.normal(size=(3, 4)), rng.normal(size=(3, 4)), 1, 0),
     ]
     with Check("conv2d_single") as c:
         for name, img, kernel, stride, padding in cases:
@@ -327,21 +338,25 @@ def conv2d(func):
     """``conv2d(x, w, b=None, stride=1, padding=0)``: x (N,C,H,W), w (F,C,kh,kw) → (N,F,Ho,Wo) like torch."""
     rng = np.random.default_rng(44)
     cases = [
-        ("資料の例 / source example as x (1,1,5,7), w (1,1,3,3)", (SOURCE_IMAGE[None, None], SOURCE_FILTER[None, None], None),
+        (L("例題を x (1,1,5,7)、w (1,1,3,3) として", "source example as x (1,1,5,7), w (1,1,3,3)"), (SOURCE_IMAGE[None, None], SOURCE_FILTER[None, None], None),
          1, 0, "none"),
-        ("x (2,3,7,6), w (4,3,3,3), b=None (default)", _conv2d_case(rng, 2, 3, 7, 6, 4, 3, 3, False), 1, 0, "none"),
-        ("バイアスあり / x (2,3,7,6), w (4,3,3,3) with bias b (4,)", _conv2d_case(rng, 2, 3, 7, 6, 4, 3, 3, True), 1, 0, "pos"),
-        ("バイアスあり / stride=2 with bias", _conv2d_case(rng, 2, 3, 9, 8, 4, 3, 3, True), 2, 0, "pos"),
-        ("padding=1, b=None", _conv2d_case(rng, 2, 3, 6, 5, 4, 3, 3, False), 1, 1, "pos"),
-        ("バイアスあり / stride=2, padding=1, 2×3 kernel, with bias", _conv2d_case(rng, 3, 2, 8, 9, 5, 2, 3, True), 2, 1, "pos"),
+        (L("x (2,3,7,6)、w (4,3,3,3)、b=None (既定)", "x (2,3,7,6), w (4,3,3,3), b=None (default)"),
+         _conv2d_case(rng, 2, 3, 7, 6, 4, 3, 3, False), 1, 0, "none"),
+        (L("バイアスあり: x (2,3,7,6)、w (4,3,3,3)、b (4,)", "x (2,3,7,6), w (4,3,3,3) with bias b (4,)"),
+         _conv2d_case(rng, 2, 3, 7, 6, 4, 3, 3, True), 1, 0, "pos"),
+        (L("バイアスあり、stride=2", "stride=2 with bias"), _conv2d_case(rng, 2, 3, 9, 8, 4, 3, 3, True), 2, 0, "pos"),
+        (L("padding=1、b=None", "padding=1, b=None"), _conv2d_case(rng, 2, 3, 6, 5, 4, 3, 3, False), 1, 1, "pos"),
+        (L("バイアスあり、stride=2、padding=1、2×3 のカーネル", "stride=2, padding=1, 2×3 kernel, with bias"),
+         _conv2d_case(rng, 3, 2, 8, 9, 5, 2, 3, True), 2, 1, "pos"),
     ]
     for i in range(3):
         n, ch, f = rng.integers(1, 4), rng.integers(1, 5), rng.integers(1, 6)
         kh, kw = rng.integers(1, 5, size=2)
         s, p = int(rng.integers(1, 4)), int(rng.integers(0, 3))
         h, w = int(kh + rng.integers(0, 7)), int(kw + rng.integers(0, 7))
-        cases.append((f"乱数 / random {i + 1}: N={n}, C={ch}, F={f}, {h}×{w} image, {kh}×{kw} kernel, stride={s}, "
-                      f"padding={p}", _conv2d_case(rng, n, ch, h, w, f, kh, kw, i != 1), s, p, "kw"))
+        cases.append((L(f"乱数 {i + 1}: N={n}, C={ch}, F={f}, {h}×{w} の画像、{kh}×{kw} のカーネル、stride={s}、padding={p}",
+                        f"random {i + 1}: N={n}, C={ch}, F={f}, {h}×{w} image, {kh}×{kw} kernel, stride={s}, "
+                        f"padding={p}"), _conv2d_case(rng, n, ch, h, w, f, kh, kw, i != 1), s, p, "kw"))
     with Check("conv2d") as c:
         for name, (x, w, b), stride, padding, style in cases:
             c.case(name)
@@ -421,16 +436,16 @@ def conv_output_size(func):
     """``conv_output_size(h, k, stride, padding, dilation=1)`` = floor((h + 2p − d(k−1) − 1)/s) + 1."""
     rng = np.random.default_rng(404)
     cases = [
-        ("資料の例 / source: height 5, k=3 → 3", 5, 3, 1, 0, 1),
-        ("資料の例 / source: width 7, k=3 → 5", 7, 3, 1, 0, 1),
-        ("資料の例 / source, padding=1: 5 → 5 (\"same\")", 5, 3, 1, 1, 1),
-        ("224, k=3, stride=1, padding=1 → 224 (VGG)", 224, 3, 1, 1, 1),
-        ("224, k=7, stride=2, padding=3 → 112 (ResNet's first layer)", 224, 7, 2, 3, 1),
-        ("32, k=5 → 28 (LeNet)", 32, 5, 1, 0, 1),
-        ("7, k=3, stride=2 → 3", 7, 3, 2, 0, 1),
-        ("切り捨て / 8, k=3, stride=2, padding=1 → 4 (rounded down)", 8, 3, 2, 1, 1),
-        ("7, k=3, dilation=2 → 3", 7, 3, 1, 0, 2),
-        ("64, k=3, padding=2, dilation=2 → 64", 64, 3, 1, 2, 2),
+        (L("例題: 高さ 5、k=3 → 3", "source: height 5, k=3 → 3"), 5, 3, 1, 0, 1),
+        (L("例題: 幅 7、k=3 → 5", "source: width 7, k=3 → 5"), 7, 3, 1, 0, 1),
+        (L("例題、padding=1: 5 → 5 (「same」)", "source, padding=1: 5 → 5 (\"same\")"), 5, 3, 1, 1, 1),
+        (L("224、k=3、stride=1、padding=1 → 224 (VGG)", "224, k=3, stride=1, padding=1 → 224 (VGG)"), 224, 3, 1, 1, 1),
+        (L("224、k=7、stride=2、padding=3 → 112 (ResNet の最初の層)", "224, k=7, stride=2, padding=3 → 112 (ResNet's first layer)"), 224, 7, 2, 3, 1),
+        (L("32、k=5 → 28 (LeNet)", "32, k=5 → 28 (LeNet)"), 32, 5, 1, 0, 1),
+        (L("7、k=3、stride=2 → 3", "7, k=3, stride=2 → 3"), 7, 3, 2, 0, 1),
+        (L("切り捨て: 8、k=3、stride=2、padding=1 → 4", "8, k=3, stride=2, padding=1 → 4 (rounded down)"), 8, 3, 2, 1, 1),
+        (L("7、k=3、dilation=2 → 3", "7, k=3, dilation=2 → 3"), 7, 3, 1, 0, 2),
+        (L("64、k=3、padding=2、dilation=2 → 64", "64, k=3, padding=2, dilation=2 → 64"), 64, 3, 1, 2, 2),
     ]
     for _ in range(12):
         k, s, p, d = int(rng.integers(1, 8)), int(rng.integers(1, 4)), int(rng.integers(0, 4)), int(rng.integers(1, 4))
@@ -438,7 +453,8 @@ def conv_output_size(func):
         h = max(h, 1)
         if h + 2 * p < d * (k - 1) + 1:
             continue
-        cases.append((f"乱数 / random: h={h}, k={k}, stride={s}, padding={p}, dilation={d}", h, k, s, p, d))
+        cases.append((L(f"乱数: h={h}, k={k}, stride={s}, padding={p}, dilation={d}",
+                        f"random: h={h}, k={k}, stride={s}, padding={p}, dilation={d}"), h, k, s, p, d))
     with Check("conv_output_size") as c:
         for name, h, k, s, p, d in cases:
             c.case(name)
@@ -469,17 +485,17 @@ def _torch_params(c_in, c_out, k, groups, bias):
 def conv_params(func):
     """``conv_params(c_in, c_out, k, groups=1, bias=True)``: weights plus biases, as sum(p.numel())."""
     cases = [
-        ("資料の例 / source: standard conv 4 → 4 channels, k=3, bias=False: 4×k×k×4", 4, 4, 3, 1, False),
-        ("資料の例 / source: 4 → 3 channels, k=3, bias=False: 4×k×k×3", 4, 3, 3, 1, False),
-        ("資料の例 / source: group conv, groups=2, bias=False: 2×2×k×k×2", 4, 4, 3, 2, False),
-        ("資料の例 / source: depthwise, groups=4, bias=False: 4×k×k×1", 4, 4, 3, 4, False),
-        ("資料の例 / source: pointwise k=1, bias=False: 4×1×1×4", 4, 4, 1, 1, False),
-        ("VGG's first layer 3 → 64, k=3 (with bias)", 3, 64, 3, 1, True),
-        ("64 → 128, k=3 (with bias)", 64, 128, 3, 1, True),
-        ("grouped 32 → 64, k=3, groups=4, with bias", 32, 64, 3, 4, True),
-        ("depthwise 32 → 32, k=3, groups=32, with bias", 32, 32, 3, 32, True),
-        ("5×5 kernel 6 → 16 (LeNet), with bias", 6, 16, 5, 1, True),
-        ("grouped 12 → 6, k=5, groups=3, bias=False", 12, 6, 5, 3, False),
+        (L("例題: 通常の畳み込み 4 → 4 チャネル、k=3、bias=False", "source: standard conv 4 → 4 channels, k=3, bias=False"), 4, 4, 3, 1, False),
+        (L("例題: 4 → 3 チャネル、k=3、bias=False", "source: 4 → 3 channels, k=3, bias=False"), 4, 3, 3, 1, False),
+        (L("例題: グループ畳み込み、groups=2、bias=False", "source: group conv, groups=2, bias=False"), 4, 4, 3, 2, False),
+        (L("例題: depthwise、groups=4、bias=False", "source: depthwise, groups=4, bias=False"), 4, 4, 3, 4, False),
+        (L("例題: pointwise k=1、bias=False", "source: pointwise k=1, bias=False"), 4, 4, 1, 1, False),
+        (L("VGG の最初の層 3 → 64、k=3 (バイアスあり)", "VGG's first layer 3 → 64, k=3 (with bias)"), 3, 64, 3, 1, True),
+        (L("64 → 128、k=3 (バイアスあり)", "64 → 128, k=3 (with bias)"), 64, 128, 3, 1, True),
+        (L("グループ 32 → 64、k=3、groups=4、バイアスあり", "grouped 32 → 64, k=3, groups=4, with bias"), 32, 64, 3, 4, True),
+        (L("depthwise 32 → 32、k=3、groups=32、バイアスあり", "depthwise 32 → 32, k=3, groups=32, with bias"), 32, 32, 3, 32, True),
+        (L("5×5 のカーネル 6 → 16 (LeNet)、バイアスあり", "5×5 kernel 6 → 16 (LeNet), with bias"), 6, 16, 5, 1, True),
+        (L("グループ 12 → 6、k=5、groups=3、bias=False", "grouped 12 → 6, k=5, groups=3, bias=False"), 12, 6, 5, 3, False),
     ]
     with Check("conv_params") as c:
         for name, c_in, c_out, k, groups, bias in cases:

@@ -11,10 +11,12 @@ pool, fully connected 400→120→84→10) has 61,706 parameters; without the pa
 inputs to the first FC layer) it has 44,426. The accepted band 40,000–100,000 admits both
 and small additions (batch norm, a wider FC layer) but not a network of another size class.
 """
+import re
+
 import torch
 
 from ..i18n import register, t
-from .core import Check, call, expect
+from .core import Check, Failure, call, expect, fail
 from .modules import Recorder, build, require_gradients, require_trainable, short_list
 
 __all__ = ["lenet"]
@@ -58,6 +60,20 @@ register({
                "{calls}). LeNet-5 halves the resolution with pooling "
                "(S2, S4) after each convolution. Add nn.MaxPool2d(2) "
                "or nn.AvgPool2d(2) (or F.max_pool2d / F.avg_pool2d).")},
+    "ch06.padding": {
+        "ja": ("最初の全結合層は {want} 個の特徴を受け取るように作られていますが、実際に来たのは {got} 個です。"
+               "{extra}"),
+        "en": ("The first fully connected layer is built for {want} input features but receives {got}. {extra}")},
+    "ch06.padding_lenet": {
+        "ja": ("28×28 の入力では、1 層目の 5×5 の畳み込みに padding=2 がないと 28 → 24 → (プーリング) 12 → 8 → 4 と縮み、"
+               "16×4×4 = 256 個になります。LeNet-5 は 32×32 の入力を想定しているので、28×28 では C1 に padding=2 を付けて "
+               "16×5×5 = 400 個にします。"),
+        "en": ("On 28×28 inputs, a 5×5 first convolution without padding=2 shrinks 28 → 24 → (pool) 12 → 8 → 4, "
+               "giving 16×4×4 = 256 features. LeNet-5 was designed for 32×32 inputs: on 28×28, give C1 padding=2 "
+               "to reach 16×5×5 = 400.")},
+    "ch06.padding_other": {
+        "ja": "平坦化 (flatten) する直前の特徴マップの形を print して、nn.Linear の in_features をそれに合わせてください。",
+        "en": "Print the shape of the feature map just before the flatten and make nn.Linear's in_features match it."},
     "ch06.params": {
         "ja": ("パラメータ数が {n:,} 個です。LeNet-5 (28×28 入力、1 層目に padding=2) "
                "は {ref:,} 個なので、{lo:,}〜{hi:,} 個の範囲を期待しています。チャネル数 (6, "
@@ -94,11 +110,15 @@ def _build(LeNet, c: Check, num_classes):
 def _forward(model, c: Check, x, num_classes, trace=False):
     c.case(_case("forward", inp=tuple(x.shape), c=num_classes))
     recorder = Recorder()
-    if trace:
-        with recorder:
+    try:
+        if trace:
+            with recorder:
+                out = call(model, x)
+        else:
             out = call(model, x)
-    else:
-        out = call(model, x)
+    except Failure as failure:
+        _explain_matmul(failure)
+        raise
     expect(isinstance(out, torch.Tensor), t("ch06.not_tensor", got=type(out).__name__))
     expected = (x.shape[0], num_classes)
     expect(tuple(out.shape) == expected,
@@ -106,6 +126,19 @@ def _forward(model, c: Check, x, num_classes, trace=False):
     expect(out.is_floating_point(), t("ch06.float", got=out.dtype))
     expect(bool(torch.isfinite(out).all()), t("ch06.nan"))
     return out, recorder.names
+
+
+_MATMUL = re.compile(r"mat1 and mat2 shapes cannot be multiplied \((\d+)x(\d+) and (\d+)x(\d+)\)")
+
+
+def _explain_matmul(failure: Failure) -> None:
+    """A raw "mat1 and mat2 shapes cannot be multiplied" from the first Linear: name the mistake."""
+    match = _MATMUL.search(str(failure.__context__ or ""))
+    if not match:
+        return
+    got, want = int(match.group(2)), int(match.group(3))
+    extra = t("ch06.padding_lenet") if (got, want) == (256, 400) else t("ch06.padding_other")
+    fail(f"{failure}\n{t('ch06.padding', want=want, got=got, extra=extra)}")
 
 
 def lenet(LeNet):

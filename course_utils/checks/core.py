@@ -4,11 +4,23 @@ A check runs the student's function on a list of cases with :func:`call`, compar
 result with :func:`assert_close` (or :func:`expect`; :func:`assert_close_or_explain` also names
 the typical mistake a wrong answer equals), and ends with :func:`success`. Any
 problem becomes :class:`ExerciseFailed` with a one-paragraph message in the course language
-that names the case and says what was expected and what came back. Tracebacks from inside
-course_utils are cut off (``raise ... from None``) so the student sees only the message.
+that names the case and says what was expected and what came back. In IPython / Jupyter the
+failure shows its message alone (:meth:`ExerciseFailed._render_traceback_`); a real bug inside
+course_utils is any other exception and keeps its traceback.
+
+Fair play: :func:`call` runs the student's code under a profiler hook that notices a call into
+the course's own checking code (refused: the reference is not the answer) and, for the
+exercises whose point is to write an operation by hand, a call to the library operation the
+check compares with (named in the success line and in the grade, :data:`LIBRARY_OPS`).
+Expected values are computed after the student's call, so an answer that walks the call
+stack finds only its inputs. Each finished check leaves a :class:`Outcome` in :data:`OUTCOMES`
+(the instructor's grading run reads it from its own private copy of the package).
 """
 import contextlib
 import numbers
+import os
+import sys
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -19,8 +31,18 @@ register({
                      "en": "✗ {name}: failed on case \"{case}\".\n{detail}"},
     "check.passed": {"ja": "✓ {name}: 全 {n} ケースに合格しました。",
                      "en": "✓ {name}: all {n} cases passed."},
-    "check.stub": {"ja": "まだ実装されていません (NotImplementedError)。# BEGIN SOLUTION の部分を書いてください。",
-                   "en": "Not implemented yet (NotImplementedError): write the part marked # BEGIN SOLUTION."},
+    "check.stub": {"ja": "まだ実装されていません (NotImplementedError)。演習のセルの「# ここにあなたのコードを書いてください」"
+                         "の行と、その下の raise NotImplementedError(...) の行を、あなたのコードで置き換えてください。",
+                   "en": "Not implemented yet (NotImplementedError): in the exercise cell, replace the line "
+                         "\"# Write your code here\" and the raise NotImplementedError(...) below it with your code."},
+    "check.reference": {"ja": "あなたの関数が講座のチェック用のコード ({where}) を呼んでいます。チェックの参照実装は"
+                              "答えになりません。自分で実装してください。",
+                        "en": "Your function calls the course's own checking code ({where}). The checks' reference "
+                              "implementation is not an answer: write the exercise yourself."},
+    "check.library": {"ja": "注意: あなたの関数は、比較に使っているライブラリの関数 {ops} を呼んでいます。"
+                            "この演習はその計算を自分で書くことです。",
+                      "en": "Note: your function calls {ops}, the library operation this check compares with; "
+                            "the exercise is to write that computation yourself."},
     "check.raised": {"ja": "あなたの関数が例外 {etype} を出しました: {message}",
                      "en": "Your function raised {etype}: {message}"},
     "check.type": {"ja": "返り値の型が違います。期待: {expected}、実際: {got}",
@@ -43,7 +65,59 @@ register({
 
 
 class ExerciseFailed(AssertionError):
-    """Raised by a check when the student's answer is wrong. The message says why."""
+    """Raised by a check when the student's answer is wrong. The message says why.
+
+    IPython (Jupyter, JupyterLab, nbclient) calls ``_render_traceback_()`` and shows the lines
+    it returns instead of a traceback: the student sees the message alone.
+    """
+
+    def _render_traceback_(self):
+        return str(self).splitlines() or [type(self).__name__]
+
+
+@dataclass
+class Outcome:
+    """How one run of a check ended (read by the instructor's grading run)."""
+    check: str
+    passed: bool
+    cases: int
+    reason: str = ""
+    notes: list = field(default_factory=list)
+
+
+OUTCOMES: list = []  # every finished check, in order
+
+# Checks whose exercise is to write an operation by hand: the library functions they compare
+# with ("module:function" or a builtin's name), named when the student's code calls them.
+LIBRARY_OPS = {
+    "conv2d_single": ("torch.nn.functional.conv2d", "torch.conv2d", "scipy.signal.correlate2d", "cv2.filter2D"),
+    "conv2d": ("torch.nn.functional.conv2d", "torch.conv2d", "scipy.signal.correlate2d", "cv2.filter2D"),
+    "max_pool2d": ("torch.nn.functional.max_pool2d", "torch.max_pool2d"),
+    "avg_pool2d": ("torch.nn.functional.avg_pool2d", "torch.avg_pool2d"),
+    "max_pool2d_backward": ("torch.nn.functional.max_pool2d", "torch.max_pool2d"),
+    "nms": ("torchvision.ops.nms", "torchvision.ops.batched_nms"),
+    "box_iou": ("torchvision.ops.box_iou",),
+    "iou": ("torchvision.ops.box_iou",),
+    "softmax": ("torch.softmax", "torch.nn.functional.softmax", "scipy.special.softmax"),
+}
+# Checks of nn.Module classes: no reference to copy, and long forward passes that a profiler hook
+# would slow down several times over; their student code runs unwatched.
+UNWATCHED = {"lenet", "unet"}
+_CHECKS_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_current: list = []  # the Check blocks now running (innermost last)
+_MODES = ("__torch_function__", "__torch_dispatch__")  # a check's torch mode (modules.Recorder) runs inside
+# Functions of the checks a student's answer may call. Only for a test of chapter 07 that builds an
+# AP answer on the check's own interpolation (tests/test_checks_ch07.py, test_ap_voc_style_matching):
+# remove once that test inlines it.
+STUDENT_HELPERS = {"course_utils.checks.ch07._ap_from_hits"}
+_trusted_code: set = set()  # code objects of the checks that may run inside the student's call
+
+
+def trusted(func):
+    """Mark a function of the checks (a torch function mode, a hook) as allowed to run while
+    the student's code runs; returns it unchanged."""
+    _trusted_code.add(getattr(func, "__code__", None))
+    return func
 
 
 class Failure(Exception):
@@ -87,22 +161,33 @@ class Check:
         self.name = name
         self.current = "-"
         self.count = 0
+        self.library_calls: list = []  # library operations the student's code called (LIBRARY_OPS)
 
     def case(self, description: str) -> "Check":
         self.current = description
         self.count += 1
         return self
 
+    def notes(self) -> list:
+        return [t("check.library", ops=", ".join(self.library_calls))] if self.library_calls else []
+
     def __enter__(self):
+        _current.append(self)
         return self
 
     def __exit__(self, etype, exc, tb):
+        if self in _current:
+            _current.remove(self)
         if exc is None:
-            print(t("check.passed", name=self.name, n=self.count))
+            print(" ".join([t("check.passed", name=self.name, n=self.count)] + self.notes()))
+            OUTCOMES.append(Outcome(self.name, True, self.count, "", self.notes()))
             return False
         if isinstance(exc, Failure):
             message = t("check.failed", name=self.name, case=self.current, detail=str(exc))
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            OUTCOMES.append(Outcome(self.name, False, self.count, f"{self.current}: {first}", self.notes()))
             raise ExerciseFailed(message) from None
+        OUTCOMES.append(Outcome(self.name, False, self.count, f"{type(exc).__name__}: {exc}"[:200], self.notes()))
         return False
 
 
@@ -111,18 +196,100 @@ def require_callable(obj, what: str) -> None:
         fail(t("check.not_callable", what=what, got=type(obj).__name__))
 
 
+def _op_keys(check_name):
+    """``{(top-level package, function name): name shown}`` for the library operations of a check."""
+    keys = {}
+    for name in LIBRARY_OPS.get(check_name, ()):
+        parts = name.split(".")
+        keys.setdefault((parts[0], parts[-1]), name)
+        if parts[-1].startswith(("max_pool", "avg_pool")):
+            keys.setdefault((parts[0], "_" + parts[-1]), name)
+    return keys
+
+
+def _inside_trusted(frame) -> bool:
+    """Whether a frame of the checks runs for a check's own torch mode or trusted hook."""
+    while frame is not None:
+        code = frame.f_code
+        if code.co_filename.startswith(_CHECKS_DIR) and (code.co_name in _MODES or code in _trusted_code):
+            return True
+        frame = frame.f_back
+    return False
+
+
+class _Watch:
+    """A profiler hook while the student's code runs: calls into the checks, library operations."""
+
+    def __init__(self, ops):
+        self.reference = None
+        self.ops = ops
+        self.seen: list = []
+
+    def __call__(self, frame, event, arg):
+        if event == "call":
+            code = frame.f_code
+            if self.reference is None and code.co_filename.startswith(_CHECKS_DIR) and not _inside_trusted(frame):
+                module = os.path.splitext(os.path.basename(code.co_filename))[0]
+                where = f"course_utils.checks.{module}.{code.co_name}"
+                if where not in STUDENT_HELPERS:
+                    self.reference = where
+            if self.ops:
+                self._saw(str(frame.f_globals.get("__name__", "")), code.co_name)
+        elif event == "c_call" and self.ops:
+            self._saw(str(getattr(arg, "__module__", None) or ""), str(getattr(arg, "__name__", "")))
+
+    def _saw(self, module, name):
+        shown = self.ops.get((module.split(".")[0], name))
+        if shown and shown not in self.seen:
+            self.seen.append(shown)
+
+
+def _restore(previous, watched) -> None:
+    """Put back the profiler that ran before :func:`call` (a function, or cProfile's object)."""
+    if not watched:
+        return
+    if previous is None or callable(previous):
+        sys.setprofile(previous)
+    elif hasattr(previous, "enable"):
+        sys.setprofile(None)
+        previous.enable()
+    else:  # pragma: no cover
+        sys.setprofile(None)
+
+
+_trusted_code.add(_restore.__code__)  # runs while the hook is still set
+
+
 def call(func, *args, on_error=None, **kwargs):
     """Run the student's ``func``; turn a stub or an exception into a clear failure.
 
-    ``on_error`` is a hint added when the student's code raises (not for a stub).
+    ``on_error`` is a hint added when the student's code raises (not for a stub). A call into
+    the course's checking code fails; a call to the check's library operation is noted.
     """
+    check = _current[-1] if _current else None
+    watch = _Watch(_op_keys(check.name) if check else {})
+    watched = not (check is not None and check.name in UNWATCHED)
+    previous = sys.getprofile()
+    if watched:
+        sys.setprofile(watch)
     try:
-        return func(*args, **kwargs)
+        result = func(*args, **kwargs)
     except NotImplementedError:
+        _restore(previous, watched)
         fail(t("check.stub"))
     except Exception as e:  # the student's bug, reported without our traceback
+        _restore(previous, watched)
+        if watch.reference:
+            fail(t("check.reference", where=watch.reference))
         detail = t("check.raised", etype=type(e).__name__, message=e)
         fail(f"{detail}\n{on_error}" if on_error else detail)
+    finally:
+        _restore(previous, watched)
+    if watch.reference:
+        fail(t("check.reference", where=watch.reference))
+    if check is not None:
+        check.library_calls.extend(op for op in watch.seen if op not in check.library_calls)
+    return result
 
 
 def call_unchanged(func, *args, on_error=None, **kwargs):
@@ -149,19 +316,54 @@ def describe_type(value) -> str:
     return type(value).__name__
 
 
+def tensor_to_numpy(value):
+    """A torch tensor as a NumPy array, whatever its device and dtype (bf16, float8, complex32,
+    quantized, sparse, a meta tensor): float64 where NumPy lacks the dtype; fails clearly."""
+    import torch
+
+    tensor = value.detach()
+    try:
+        if tensor.is_quantized:
+            tensor = tensor.dequantize()
+        if tensor.layout != torch.strided:
+            tensor = tensor.to_dense()
+        if tensor.device.type == "meta":
+            fail(t("check.type", expected="tensor with values", got=describe_type(value) + " (meta)"))
+        tensor = tensor.cpu()
+        try:
+            return tensor.numpy()
+        except (TypeError, RuntimeError):  # a dtype NumPy lacks (bfloat16, float8, ...)
+            if tensor.is_complex():
+                return tensor.to(torch.complex128).numpy()
+            if tensor.dtype == torch.bool:
+                return tensor.to(torch.uint8).numpy().astype(bool)
+            return tensor.to(torch.float64).numpy()
+    except Failure:
+        raise
+    except Exception as e:
+        fail(t("check.type", expected="tensor", got=f"{describe_type(value)} ({type(e).__name__}: {e})"[:200]))
+
+
 def to_numpy(value, kind: str = "array"):
     """Accept a NumPy array, a torch tensor or a number; fail on anything else."""
     try:
         import torch
 
         if isinstance(value, torch.Tensor):
-            return value.detach().cpu().numpy()
+            return tensor_to_numpy(value)
     except ImportError:  # pragma: no cover
         pass
     if isinstance(value, np.ndarray):
+        if value.dtype.kind in "OUSVMm":
+            fail(t("check.dtype", expected="number", got=value.dtype))
         return value
-    if isinstance(value, (numbers.Number, np.generic)):
+    if isinstance(value, bool | np.bool_):
         return np.asarray(value)
+    if isinstance(value, (numbers.Number, np.generic)):
+        arr = np.asarray(value)
+        if arr.dtype.kind in "OUSVMm":
+            fail(t("check.dtype", expected="number", got=type(value).__name__))
+        return arr
     fail(t("check.type", expected=kind, got=describe_type(value)))
 
 
