@@ -1,0 +1,313 @@
+"""Chapter 05 (second part): the convolution layer ``Conv`` with its backward pass by im2col / col2im.
+
+``conv_layer(Conv)`` builds the student's class ``Conv(W, b, stride=1, pad=0)`` and compares
+``forward(x)`` with ``torch.nn.functional.conv2d`` and ``backward(dout)`` (dx returned, ``dW``,
+``db`` kept) first with central-difference numerical gradients on small cases, then with torch
+autograd on random ones (stride 2, padding 1, rectangular kernels). The layer must keep W and b
+themselves (the optimiser of chapter 03 updates them in place). The typical mistakes are named:
+a col2im that assigns overlapping windows instead of adding them, the padding left on dx, dout
+flattened without moving the channel axis last, dW not transposed back, db summed over one axis.
+The helpers here (method lookup, gradient attributes, named comparisons) serve ``ch05_norm`` too.
+"""
+import numpy as np
+
+from ..i18n import register, t
+from .core import Check, Failure, assert_close, call, call_unchanged, fail, failure_text, require_callable, to_numpy
+
+__all__ = ["conv_layer"]
+
+register({
+    "ch05l.no_method": {"ja": "{cls} にメソッド {method}() がありません。", "en": "{cls} has no method {method}()."},
+    "ch05l.no_grad": {"ja": "backward(dout) の後に {cls}.{attr} がありません (または None です)。"
+                            "backward の中で self.{attr} = ... と勾配を保存してください。",
+                      "en": "After backward(dout), {cls}.{attr} is missing (or None). "
+                            "Store the gradient in backward with self.{attr} = ...."},
+    "ch05l.what": {"ja": "{what} について: {detail}", "en": "In {what}: {detail}"},
+    "ch05l.by_reference": {"ja": "最適化手法は {names} をその場で (in place) 更新します (params[name] -= lr * grad)。"
+                                 "更新の後の forward が古い値を使っています。__init__ では self.W = W のように配列そのものを"
+                                 "持ち、コピー (W.copy(), np.array(W), astype) を作らないでください。",
+                           "en": "The optimiser updates {names} in place (params[name] -= lr * grad), but forward "
+                                 "after such an update still used the old values. In __init__ keep the arrays "
+                                 "themselves (self.W = W): no copy (W.copy(), np.array(W), astype)."},
+    "ch05l.stale": {"ja": "backward が最後の forward の入力を使っていません。forward のたびに保存し直してください。",
+                    "en": "backward does not use the input of the latest forward call: store it on every forward."},
+    "ch05l.accumulate": {"ja": "backward を 2 回呼ぶと {attr} が 2 倍になりました。self.{attr} += ではなく "
+                               "self.{attr} = で、毎回新しい勾配を保存してください。",
+                         "en": "Calling backward twice doubled {attr}: store each gradient with self.{attr} = ..., "
+                               "not +=."},
+    "ch05l.out_size": {"ja": "出力の形は (N, F, Ho, Wo) で Ho = (H + 2·pad − kh) // stride + 1 です "
+                             "(Wo も同様)。stride と pad を使っていますか?",
+                       "en": "The output is (N, F, Ho, Wo) with Ho = (H + 2·pad − kh) // stride + 1 (Wo alike). "
+                             "Did you use stride and pad?"},
+    "ch05l.out_layout": {"ja": "行列積の結果 (N·Ho·Wo, F) をそのまま (N, F, Ho, Wo) に reshape しています。"
+                               "まず (N, Ho, Wo, F) に reshape し、transpose(0, 3, 1, 2) でチャネルを 2 番目に移してください。",
+                         "en": "You reshaped the product (N·Ho·Wo, F) straight into (N, F, Ho, Wo). Reshape it to "
+                               "(N, Ho, Wo, F) first, then move the channels with transpose(0, 3, 1, 2)."},
+    "ch05l.flipped": {"ja": "カーネルを上下左右に反転しています。torch の conv2d (とこの講座の畳み込み) は"
+                            "反転しない相互相関 (cross-correlation) です。",
+                      "en": "You flipped the kernel. torch's conv2d (and this course's convolution) is a "
+                            "cross-correlation: no flip."},
+    "ch05l.no_bias": {"ja": "バイアス b が足されていません (フィルタ f の出力すべてに b[f] を足します)。",
+                      "en": "The bias is missing: add b[f] to every output of filter f."},
+    "ch05l.dout_layout": {"ja": "backward で dout を dout.reshape(-1, F) としていませんか? forward の行の並び "
+                                "(n, i, j) に合わせ、dout.transpose(0, 2, 3, 1).reshape(-1, F) としてください。",
+                          "en": "Did backward flatten dout with dout.reshape(-1, F)? Match the rows (n, i, j) of the "
+                                "forward pass: dout.transpose(0, 2, 3, 1).reshape(-1, F)."},
+    "ch05l.dw_layout": {"ja": "dW の値の並びが違います。col.T @ dout の形は (C·kh·kw, F) なので、転置 (.T) して "
+                              "(F, C·kh·kw) にしてから W の形 (F, C, kh, kw) に reshape してください。",
+                        "en": "dW holds the right numbers in the wrong places. col.T @ dout is (C·kh·kw, F): "
+                              "transpose it to (F, C·kh·kw) before reshaping to W's shape (F, C, kh, kw)."},
+    "ch05l.dw_shape": {"ja": "dW は W と同じ形 (F, C, kh, kw) = {shape} にしてください。",
+                       "en": "dW must have W's shape (F, C, kh, kw) = {shape}."},
+    "ch05l.db_axes": {"ja": "db はフィルタごとの dout の和で、形は ({F},) です: dout.sum(axis=(0, 2, 3))。",
+                      "en": "db is dout summed per filter, shape ({F},): dout.sum(axis=(0, 2, 3))."},
+    "ch05l.db_mean": {"ja": "db が dout の平均になっています。和 dout.sum(axis=(0, 2, 3)) にしてください。",
+                      "en": "db is a mean of dout; it is the sum dout.sum(axis=(0, 2, 3))."},
+    "ch05l.dx_pad": {"ja": "dx の形が x ではなくパディング後の {padded} です。col2im の最後でパディングを"
+                           "切り落としてください: dx[:, :, pad:pad + H, pad:pad + W]。",
+                     "en": "dx has the padded shape {padded} instead of x's: cut the padding off at the end "
+                           "of col2im, dx[:, :, pad:pad + H, pad:pad + W]."},
+    "ch05l.overlap": {"ja": "1 つの窓にしか入らない画素では dx が正しく、複数の窓が重なる画素 (ここでは {n} 個) で違います。"
+                            "col2im では重なる窓の勾配を足し合わせます: dx[...] = ではなく dx[...] += としてください "
+                            "(ひとつの画素は入っている窓の数だけ出力に効いています)。",
+                      "en": "dx is right at pixels that lie in one window only and wrong where windows overlap "
+                            "({n} pixels here). col2im must add the gradients of overlapping windows: dx[...] += "
+                            "instead of dx[...] = (a pixel feeds every output whose window holds it)."},
+    "ch05l.numerical": {"ja": "(期待値は損失 L = Σ out·dout の中心差分による数値微分です。)",
+                        "en": "(The expected values are central-difference numerical gradients of L = Σ out·dout.)"},
+})
+
+TOL = dict(rtol=1e-6, atol=1e-8)
+
+
+# --------------------------------------------------------------------------- shared helpers
+def method(obj, name):
+    """The bound method ``name`` of the student's object, or a clear failure."""
+    found = getattr(obj, name, None)
+    if not callable(found):
+        fail(t("ch05l.no_method", cls=type(obj).__name__, method=name))
+    return found
+
+
+def grad_attr(obj, attr):
+    value = getattr(obj, attr, None)
+    if value is None:
+        fail(t("ch05l.no_grad", cls=type(obj).__name__, attr=attr))
+    return value
+
+
+def close(got, expected, what, suspects=(), extra=None, tol=TOL):
+    """assert_close whose message says which array is wrong, plus the hint of the first suspect
+    (``(candidate, hint)``; a shape tuple or an array) that the answer matches."""
+    message = failure_text(assert_close, got, expected, **tol)
+    if message is None:
+        return np.asarray(assert_close(got, expected, **tol))
+    text = t("ch05l.what", what=what, detail=message)
+    for candidate, hint_text in suspects:
+        if candidate is None:
+            continue
+        if isinstance(candidate, tuple):
+            if np.shape(got) == candidate and candidate != np.shape(expected):
+                fail(f"{text}\n{hint_text}")
+        elif failure_text(assert_close, candidate, expected, **tol) is not None \
+                and failure_text(assert_close, got, candidate, **tol) is None:
+            fail(f"{text}\n{hint_text}")
+    fail(f"{text}\n{extra}" if extra else text)
+
+
+def as_float(value, shape):
+    """The answer as float64 when it is a numeric array (or tensor) of the given shape, else None."""
+    try:
+        arr = to_numpy(value)
+    except Failure:
+        return None
+    if arr.shape != tuple(shape) or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        return None
+    return arr.astype(np.float64)
+
+
+def numerical_gradient(f, x, h=1e-6):
+    """Central difference of the scalar function f() at the array x (changed and restored in place)."""
+    grad = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        old = x[i]
+        x[i] = old + h
+        plus = f()
+        x[i] = old - h
+        minus = f()
+        x[i] = old
+        grad[i] = (plus - minus) / (2 * h)
+    return grad
+
+
+# --------------------------------------------------------------------------- references (float64)
+def _torch_conv(x, W, b, stride, pad, dout=None):
+    """Output of F.conv2d and, given dout, the gradients (dx, dW, db) by autograd."""
+    import torch
+    import torch.nn.functional as F
+
+    tx, tW, tb = (torch.tensor(a, dtype=torch.float64, requires_grad=dout is not None) for a in (x, W, b))
+    out = F.conv2d(tx, tW, tb, stride=stride, padding=pad)
+    if dout is None:
+        return out.detach().numpy()
+    out.backward(torch.from_numpy(np.asarray(dout, dtype=np.float64)))
+    return out.detach().numpy(), tx.grad.numpy(), tW.grad.numpy(), tb.grad.numpy()
+
+
+def _im2col(x, kh, kw, s, p):
+    n, c, h, w = x.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
+    ho, wo = (h + 2 * p - kh) // s + 1, (w + 2 * p - kw) // s + 1
+    win = np.lib.stride_tricks.sliding_window_view(xp, (kh, kw), axis=(2, 3))[:, :, ::s, ::s][:, :, :ho, :wo]
+    return win.transpose(0, 2, 3, 1, 4, 5).reshape(n * ho * wo, c * kh * kw), ho, wo
+
+
+def _col2im(col, shape, kh, kw, s, p, ho, wo, crop=True):
+    n, c, h, w = shape
+    cols = col.reshape(n, ho, wo, c, kh, kw).transpose(0, 3, 4, 5, 1, 2)
+    xp = np.zeros((n, c, h + 2 * p, w + 2 * p))
+    for i in range(kh):
+        for j in range(kw):
+            xp[:, :, i:i + s * ho:s, j:j + s * wo:s] += cols[:, :, i, j]
+    return xp[:, :, p:p + h, p:p + w] if crop else xp
+
+
+def _np_conv(x, W, b, s, p):
+    """The forward pass in NumPy (fast on tiny arrays: the numerical gradients call it often)."""
+    f = W.shape[0]
+    col, ho, wo = _im2col(x, W.shape[2], W.shape[3], s, p)
+    return (col @ W.reshape(f, -1).T + b).reshape(x.shape[0], ho, wo, f).transpose(0, 3, 1, 2)
+
+
+def _suspects(x, W, b, s, p, dout):
+    """What the typical mistakes give on this case: {name: value}."""
+    f, c, kh, kw = W.shape
+    col, ho, wo = _im2col(x, kh, kw, s, p)
+    flat = col @ W.reshape(f, -1).T + b
+    wrong_d = dout.reshape(-1, f)
+    right_d = dout.transpose(0, 2, 3, 1).reshape(-1, f)
+    return {
+        "out_layout": flat.reshape(x.shape[0], f, ho, wo),
+        "flipped": _np_conv(x, W[:, :, ::-1, ::-1], b, s, p),
+        "no_bias": _np_conv(x, W, np.zeros_like(b), s, p),
+        "dx_wrong_d": _col2im(wrong_d @ W.reshape(f, -1), x.shape, kh, kw, s, p, ho, wo),
+        "dW_wrong_d": (wrong_d.T @ col).reshape(W.shape),
+        "dW_layout": (col.T @ right_d).reshape(W.shape),
+        "db_mean": dout.mean(axis=(0, 2, 3)),
+        "db_wrong_d": wrong_d.sum(axis=0),
+        "padded": (x.shape[0], c, x.shape[2] + 2 * p, x.shape[3] + 2 * p),
+        "coverage": _col2im(np.ones_like(col), x.shape, kh, kw, s, p, ho, wo),
+    }
+
+
+# --------------------------------------------------------------------------- the check
+def _out_shape(x, W, s, p):
+    return (x.shape[0], W.shape[0], (x.shape[2] + 2 * p - W.shape[2]) // s + 1, (x.shape[3] + 2 * p - W.shape[3]) // s + 1)
+
+
+def _check_dx(got, expected, sus, what, tol):
+    arr = as_float(got, expected.shape)
+    cover = sus["coverage"]
+    if arr is not None and (cover > 1).any():
+        bad = ~np.isclose(arr, expected, **tol)
+        if bad.any() and not bad[cover <= 1].any():
+            close(got, expected, what, extra=t("ch05l.overlap", n=int((cover > 1).sum())), tol=tol)
+    close(got, expected, what, [(sus["padded"], t("ch05l.dx_pad", padded=sus["padded"])),
+                                (sus["dx_wrong_d"], t("ch05l.dout_layout"))], tol=tol)
+
+
+def _run_case(Conv, x, W, b, s, p, dout, numeric, rng):
+    layer = call(Conv, W, b, stride=s, pad=p)
+    out = call_unchanged(method(layer, "forward"), x)
+    sus = _suspects(x, W, b, s, p, dout)
+    expected_out = _torch_conv(x, W, b, s, p)
+    close(out, expected_out, "forward(x)", [
+        (sus["out_layout"], t("ch05l.out_layout")), (sus["flipped"], t("ch05l.flipped")),
+        (sus["no_bias"], t("ch05l.no_bias"))], extra=t("ch05l.out_size") if np.shape(out) != expected_out.shape else None)
+    dx = call_unchanged(method(layer, "backward"), dout)
+    _, tdx, tdW, tdb = _torch_conv(x, W, b, s, p, dout)
+    note = None
+    if numeric:  # central differences of L = Σ conv(x, W, b) · dout, each input in turn
+        xs, Ws, bs = x.copy(), W.copy(), b.copy()
+        loss = lambda: float(np.sum(_np_conv(xs, Ws, bs, s, p) * dout))
+        tdx, tdW, tdb = (numerical_gradient(loss, a) for a in (xs, Ws, bs))
+        note = t("ch05l.numerical")
+    num_tol = dict(rtol=1e-5, atol=1e-7) if numeric else TOL
+    db = grad_attr(layer, "db")
+    f = W.shape[0]
+    close(db, tdb, "db", [((f, dout.shape[2], dout.shape[3]), t("ch05l.db_axes", F=f)),
+                          ((dout.shape[0], f), t("ch05l.db_axes", F=f)),
+                          (sus["db_mean"], t("ch05l.db_mean")), (sus["db_wrong_d"], t("ch05l.dout_layout"))], extra=note, tol=num_tol)
+    dW = grad_attr(layer, "dW")
+    close(dW, tdW, "dW", [((f, W[0].size), t("ch05l.dw_shape", shape=W.shape)),
+                          ((W[0].size, f), t("ch05l.dw_shape", shape=W.shape)),
+                          (sus["dW_wrong_d"], t("ch05l.dout_layout")),
+                          (sus["dW_layout"], t("ch05l.dw_layout"))], extra=note, tol=num_tol)
+    try:
+        _check_dx(dx, tdx, sus, "dx = backward(dout)", num_tol)
+    except Failure as e:
+        if note and numeric:
+            fail(f"{e}\n{note}")
+        raise
+    return layer
+
+
+def _check_reference_and_state(c, Conv, rng):
+    c.case("W and b kept by reference (an optimiser updates them in place)")
+    x = rng.normal(size=(2, 2, 5, 5))
+    W, b = rng.normal(size=(3, 2, 3, 3)), rng.normal(size=3)
+    layer = call(Conv, W, b, stride=1, pad=1)
+    call(method(layer, "forward"), x)
+    W -= 0.5 * rng.normal(size=W.shape)  # what SGD.update does to params["W1"]
+    b += 1.0
+    got = call(layer.forward, x)
+    close(got, _torch_conv(x, W, b, 1, 1), "forward(x)", extra=t("ch05l.by_reference", names="W, b"))
+
+    c.case("forward twice, then backward: the latest input counts; backward twice: same gradients")
+    x1, x2 = rng.normal(size=(2, 2, 5, 5)), rng.normal(size=(2, 2, 5, 5))
+    dout = rng.normal(size=(2, 3, 3, 3))
+    layer = call(Conv, W, b, stride=2, pad=1)
+    call(method(layer, "forward"), x1)
+    call(layer.forward, x2)
+    call(method(layer, "backward"), dout)
+    _, _, dW1, _ = _torch_conv(x1, W, b, 2, 1, dout)
+    _, _, dW2, db2 = _torch_conv(x2, W, b, 2, 1, dout)
+    close(grad_attr(layer, "dW"), dW2, "dW", [(dW1, t("ch05l.stale"))])
+    call(layer.backward, dout)
+    close(grad_attr(layer, "dW"), dW2, "dW", [(2 * dW2, t("ch05l.accumulate", attr="dW"))])
+    close(grad_attr(layer, "db"), db2, "db", [(2 * db2, t("ch05l.accumulate", attr="db"))])
+
+
+def conv_layer(Conv):
+    """Check the class ``Conv(W, b, stride=1, pad=0)``: W (F, C, kh, kw), b (F,).
+
+    ``forward(x)``: x (N, C, H, W) → (N, F, Ho, Wo), Ho = (H + 2·pad − kh) // stride + 1, as
+    torch's conv2d (cross-correlation). ``backward(dout)`` returns dx (x's shape) and stores
+    ``dW`` (W's shape) and ``db`` ((F,)). W and b are kept by reference.
+    """
+    rng = np.random.default_rng(7)
+    small = [  # (N, C, H, W), (F, kh, kw), stride, pad: numerical gradients
+        ((1, 1, 4, 4), (1, 3, 3), 1, 0),
+        ((2, 2, 5, 5), (2, 3, 3), 2, 1),
+        ((1, 2, 3, 4), (3, 2, 2), 1, 1),
+    ]
+    large = [  # torch autograd
+        ((2, 3, 7, 7), (4, 3, 3), 1, 1),
+        ((3, 2, 8, 9), (5, 3, 3), 2, 1),
+        ((2, 4, 9, 8), (3, 3, 2), 2, 0),
+        ((1, 3, 10, 10), (2, 5, 5), 1, 2),
+        ((4, 2, 6, 6), (6, 1, 1), 1, 0),
+        ((2, 3, 11, 9), (4, 4, 4), 3, 1),
+    ]
+    with Check("conv_layer") as c, np.errstate(all="ignore"):
+        c.case("class")
+        require_callable(Conv, "Conv")
+        for numeric, cases in ((True, small), (False, large)):
+            for xs, (f, kh, kw), s, p in cases:
+                tag = "numerical gradients" if numeric else "torch autograd"
+                c.case(f"x {xs}, W ({f}, {xs[1]}, {kh}, {kw}), stride={s}, pad={p} ({tag})")
+                x = rng.normal(size=xs)
+                W, b = rng.normal(size=(f, xs[1], kh, kw)), rng.normal(size=f)
+                dout = rng.normal(size=_out_shape(x, W, s, p))
+                _run_case(Conv, x, W, b, s, p, dout, numeric, rng)
+        _check_reference_and_state(c, Conv, rng)

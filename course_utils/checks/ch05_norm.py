@@ -1,0 +1,316 @@
+"""Chapter 05 (second part): the layers ``Dropout`` and ``BatchNorm``.
+
+``dropout(Dropout)``: ``Dropout(ratio=0.5)``, inverted dropout. ``forward(x, train=True)`` zeroes
+each unit independently with probability ``ratio`` and scales the kept ones by 1/(1 − ratio);
+``forward(x, train=False)`` returns x unchanged; ``backward(dout)`` uses the forward's mask. The
+mask is checked statistically (dropped fraction within 6 standard deviations on 100,000 units,
+a new mask per call, unit by unit) and exactly (kept values = x/(1 − ratio); dx = dout·out/x).
+
+``batchnorm(BatchNorm)``: ``BatchNorm(gamma, beta, eps=1e-5)`` on x (N, D), against torch's
+``F.batch_norm`` and autograd. Running statistics follow PyTorch's convention (``nn.BatchNorm1d``
+with its default momentum 0.1): they start at mean 0 and variance 1, and every training forward
+does running = 0.9·running + 0.1·(batch statistic); the running variance may use the batch's
+unbiased variance (as PyTorch) or its biased one (x.var(axis=0)): both are accepted.
+"""
+import numpy as np
+
+from ..i18n import register, t
+from .ch05_layers import as_float, close, grad_attr, method
+from .core import Check, call, call_unchanged, expect, fail, require_callable
+
+__all__ = ["dropout", "batchnorm"]
+
+register({
+    "ch05n.drop_rate": {"ja": "ratio={ratio} なのに、0 になった割合が {got:.3f} でした "
+                              "(期待 {ratio} ± {tol:.3f})。各要素を確率 ratio で 0 にしてください。",
+                        "en": "With ratio={ratio}, a fraction {got:.3f} of the units became 0 (expected {ratio} "
+                              "± {tol:.3f}). Zero each unit with probability ratio."},
+    "ch05n.drop_reversed": {"ja": "ratio は「捨てる」確率です。ratio の確率で残していませんか? "
+                                  "mask = np.random.rand(*x.shape) >= ratio (残す要素が True)。",
+                            "en": "ratio is the probability to DROP; you seem to keep units with probability "
+                                  "ratio. mask = np.random.rand(*x.shape) >= ratio (True for the kept units)."},
+    "ch05n.not_inverted": {"ja": "残った要素が x のままです。inverted dropout では学習時に 1/(1 − ratio) 倍して"
+                                 "期待値をそろえます (こうすると推論時には何もしなくてよくなります)。",
+                           "en": "The kept units are unchanged. Inverted dropout scales them by 1/(1 − ratio) "
+                                 "during training so that the expected value stays the same (and inference "
+                                 "needs nothing)."},
+    "ch05n.times_keep": {"ja": "残った要素を (1 − ratio) 倍しています。割り算です: x / (1 − ratio)。",
+                         "en": "You multiplied the kept units by (1 − ratio); divide instead: x / (1 − ratio)."},
+    "ch05n.kept_value": {"ja": "残った要素の値が x / (1 − ratio) ではありません (位置 {index}: x = {x:.4g}, "
+                               "期待 {expected:.4g}, 実際 {got:.4g})。",
+                         "en": "A kept unit is not x / (1 − ratio) (at {index}: x = {x:.4g}, expected "
+                               "{expected:.4g}, got {got:.4g})."},
+    "ch05n.per_unit": {"ja": "mask が要素ごとに独立していません (行や列ごとにまとめて 0 になっています)。"
+                             "乱数は x と同じ形 x.shape で引いてください。",
+                       "en": "The mask is not drawn unit by unit (whole rows or columns are dropped together): "
+                             "draw the random numbers with x's shape, x.shape."},
+    "ch05n.same_mask": {"ja": "forward を 2 回呼んで同じ mask になりました。呼ぶたびに新しい乱数で mask を作ってください "
+                              "(forward の中で乱数の seed を固定しないでください)。",
+                        "en": "Two forward calls gave the same mask. Draw a new mask on every call "
+                              "(don't reseed the random generator inside forward)."},
+    "ch05n.backward_mask": {"ja": "backward が forward と同じ mask を使っていません。forward で self.mask を保存し、"
+                                  "dx = dout * self.mask / (1 − ratio) としてください。",
+                            "en": "backward does not use the mask of the forward pass: store self.mask in forward and "
+                                  "return dout * self.mask / (1 − ratio)."},
+    "ch05n.backward_scale": {"ja": "backward で 1/(1 − ratio) 倍を忘れています。forward が out = x·mask/(1 − ratio) なので、"
+                                   "勾配も dout·mask/(1 − ratio) です。",
+                             "en": "backward forgot the factor 1/(1 − ratio): forward is out = x·mask/(1 − ratio), so "
+                                   "the gradient is dout·mask/(1 − ratio)."},
+    "ch05n.eval_scaled": {"ja": "train=False で x·(1 − ratio) を返しています。inverted dropout では学習時に"
+                                "スケールしてあるので、推論時は x をそのまま返します。",
+                          "en": "With train=False you returned x·(1 − ratio). Inverted dropout already scaled during "
+                                "training, so inference returns x unchanged."},
+    "ch05n.eval_drops": {"ja": "train=False なのに要素を 0 にしています。推論時は何も捨てず x をそのまま返します。",
+                         "en": "With train=False units were dropped. At inference nothing is dropped: return x."},
+    "ch05n.eval_changed": {"ja": "train=False のときは x をそのまま返してください。",
+                           "en": "With train=False return x unchanged."},
+    "ch05n.axis": {"ja": "正規化の軸が違います。x (N, D) のバッチ方向 axis=0 で平均と分散を取ります。",
+                   "en": "Wrong axis: take the mean and variance over the batch, axis=0 of x (N, D)."},
+    "ch05n.ddof": {"ja": "分散を不偏分散 (ddof=1) で計算しています。正規化には x.var(axis=0) (ddof=0) を使います "
+                         "(torch も同じです)。",
+                   "en": "You normalised with the unbiased variance (ddof=1); use x.var(axis=0) (ddof=0), as torch does."},
+    "ch05n.eps_outside": {"ja": "eps を平方根の外で足しています。torch と同じく sqrt(var + eps) です。",
+                          "en": "eps is added outside the square root; torch uses sqrt(var + eps)."},
+    "ch05n.no_eps": {"ja": "eps を足していません。torch と同じく x̂ = (x − μ) / sqrt(var + eps) です。",
+                     "en": "eps is missing: as in torch, x̂ = (x − μ) / sqrt(var + eps)."},
+    "ch05n.no_affine": {"ja": "x̂ を返しています。最後に y = gamma * x̂ + beta としてください。",
+                        "en": "You returned x̂; finish with y = gamma * x̂ + beta."},
+    "ch05n.nonfinite": {"ja": "値が一定の列 (分散 0) で NaN / inf になりました。sqrt(var + eps) の eps を忘れていませんか?",
+                        "en": "A constant column (variance 0) gave NaN / inf: did you forget eps in sqrt(var + eps)?"},
+    "ch05n.dbeta": {"ja": "dbeta はバッチ方向の和 dout.sum(axis=0) で、形は ({D},) です。",
+                    "en": "dbeta is the sum over the batch, dout.sum(axis=0), shape ({D},)."},
+    "ch05n.dgamma": {"ja": "dgamma は (dout * x̂).sum(axis=0) です (x̂ は正規化後の値、形は ({D},))。",
+                     "en": "dgamma is (dout * x̂).sum(axis=0) (x̂ the normalised input; shape ({D},))."},
+    "ch05n.dx_naive": {"ja": "dx = dout·γ/σ としていませんか? 平均 μ と分散 σ² も x から計算されるので、その経路の"
+                             "勾配も入ります: dx = (γ/σ)·(dout − mean(dout) − x̂·mean(dout·x̂)) (mean は axis=0)。",
+                       "en": "Did you use dx = dout·γ/σ? The mean μ and variance σ² are computed from x too, and their "
+                             "paths add to the gradient: dx = (γ/σ)·(dout − mean(dout) − x̂·mean(dout·x̂)) (means over axis 0)."},
+    "ch05n.dx_var": {"ja": "dx に分散 σ² を通る項がありません: dx = (γ/σ)·(dout − mean(dout) − x̂·mean(dout·x̂))。",
+                     "en": "dx lacks the term through the variance σ²: dx = (γ/σ)·(dout − mean(dout) − x̂·mean(dout·x̂))."},
+    "ch05n.dx_mean": {"ja": "dx に平均 μ を通る項 (− mean(dout)) がありません: dx = (γ/σ)·(dout − mean(dout) − x̂·mean(dout·x̂))。",
+                      "en": "dx lacks the term through the mean μ (− mean(dout)): "
+                            "dx = (γ/σ)·(dout − mean(dout) − x̂·mean(dout·x̂))."},
+    "ch05n.eval_batch": {"ja": "train=False でもそのバッチの平均・分散で正規化しています。推論時は学習中に集めた移動平均 "
+                               "(running mean / var) を使います。",
+                         "en": "With train=False you normalised with the batch's own statistics; inference uses the "
+                               "running mean / var collected during training."},
+    "ch05n.running_init": {"ja": "移動平均の初期値は PyTorch と同じく平均 0、分散 1 です (分散を 0 から始めていませんか?)。",
+                           "en": "The running statistics start, as in PyTorch, at mean 0 and variance 1 (did the variance "
+                                 "start at 0?)."},
+    "ch05n.running_never": {"ja": "移動平均が更新されていません。学習時の forward のたびに "
+                                  "running = 0.9·running + 0.1·(バッチの値) としてください。",
+                            "en": "The running statistics were never updated: on every training forward, "
+                                  "running = 0.9·running + 0.1·(batch statistic)."},
+    "ch05n.momentum": {"ja": "移動平均の重みが逆です。PyTorch (momentum=0.1) と同じく、古い値に 0.9、"
+                             "新しいバッチに 0.1 をかけます。",
+                       "en": "The weights of the moving average are swapped: as PyTorch (momentum=0.1), 0.9 on the old "
+                             "value and 0.1 on the new batch."},
+    "ch05n.running_last": {"ja": "移動平均ではなく最後のバッチの統計量を使っています: running = 0.9·running + 0.1·(バッチの値)。",
+                           "en": "You kept the last batch's statistics instead of a moving average: "
+                                 "running = 0.9·running + 0.1·(batch statistic)."},
+    "ch05n.eval_updates": {"ja": "train=False の forward が移動平均を書き換えています。推論時は統計量を更新しません。",
+                           "en": "A train=False forward changed the running statistics; inference must not update them."},
+})
+
+
+# --------------------------------------------------------------------------- dropout
+def _drop_case(c, Dropout, ratio, x, given):
+    layer = call(Dropout, ratio=ratio) if given else call(Dropout)
+    out = as_float(call_unchanged(method(layer, "forward"), x), x.shape)
+    if out is None:
+        close(call(layer.forward, x), x, "forward(x)")  # reports type / shape / NaN
+    dropped = out == 0
+    frac, tol = float(dropped.mean()), 6 * np.sqrt(max(ratio * (1 - ratio), 1e-4) / x.size)
+    if abs(frac - ratio) > tol:
+        expect(not (ratio != 0.5 and abs(frac - (1 - ratio)) <= tol), t("ch05n.drop_reversed"))
+        fail(t("ch05n.drop_rate", ratio=ratio, got=frac, tol=tol))
+    kept = ~dropped
+    scale = out[kept] / x[kept]
+    if not np.allclose(scale, 1 / (1 - ratio), rtol=1e-5):
+        expect(not np.allclose(scale, 1.0), t("ch05n.not_inverted"))
+        expect(not np.allclose(scale, 1 - ratio), t("ch05n.times_keep"))
+        i = tuple(int(k) for k in np.argwhere(kept & ~np.isclose(out, x / (1 - ratio), rtol=1e-5))[0])
+        fail(t("ch05n.kept_value", index=i, x=x[i], expected=x[i] / (1 - ratio), got=out[i]))
+    if ratio == 0.5 and x.ndim == 2:
+        mixed_rows, mixed_cols = np.mean(dropped.any(1) & kept.any(1)), np.mean(dropped.any(0) & kept.any(0))
+        expect(min(mixed_rows, mixed_cols) > 0.9, t("ch05n.per_unit"))
+    return layer, out
+
+
+def dropout(Dropout):
+    """Check the class ``Dropout(ratio=0.5)`` (inverted dropout); see the module docstring."""
+    rng = np.random.default_rng(13)
+    state = np.random.get_state()
+    np.random.seed(0)  # students' np.random.rand gives the same masks on every run
+    try:
+        with Check("dropout") as c:
+            c.case("class")
+            require_callable(Dropout, "Dropout")
+            x = rng.uniform(0.5, 1.5, size=(400, 250)) * rng.choice([-1.0, 1.0], size=(400, 250))
+            for ratio, given in ((0.5, False), (0.5, True), (0.2, True), (0.8, True), (0.0, True)):
+                c.case(f"forward(x), ratio={ratio}" + ("" if given else " (default)") + ", x (400, 250)")
+                layer, out = _drop_case(c, Dropout, ratio, x, given)
+                c.case(f"backward(dout) after forward, ratio={ratio}")
+                dout = rng.normal(size=x.shape)
+                dx = call_unchanged(method(layer, "backward"), dout)
+                close(dx, dout * out / x, "backward(dout)",
+                      [(dout * (out != 0), t("ch05n.backward_scale"))],
+                      extra=t("ch05n.backward_mask") if ratio > 0 else None)
+            c.case("two forward calls draw two masks; backward follows the latest")
+            layer = call(Dropout, ratio=0.5)
+            first = as_float(call(method(layer, "forward"), x), x.shape)
+            second = as_float(call(layer.forward, x), x.shape)
+            if first is not None and second is not None:
+                expect(not np.array_equal(first == 0, second == 0), t("ch05n.same_mask"))
+            dout = rng.normal(size=x.shape)
+            close(call(method(layer, "backward"), dout), dout * second / x, "backward(dout)",
+                  [(dout * first / x, t("ch05n.backward_mask"))])
+            for ratio in (0.5, 0.3):
+                for how in ("train=False", "positional False"):
+                    c.case(f"forward(x, {how}), ratio={ratio}: x unchanged")
+                    layer = call(Dropout, ratio=ratio)
+                    got = call_unchanged(method(layer, "forward"), x, train=False) if how == "train=False" \
+                        else call_unchanged(layer.forward, x, False)
+                    close(got, x, "forward(x, train=False)", [(x * (1 - ratio), t("ch05n.eval_scaled"))],
+                          extra=t("ch05n.eval_drops") if np.any(as_float(got, x.shape) == 0)
+                          else t("ch05n.eval_changed"))
+            c.case("x (N, C, H, W) = (8, 4, 10, 10), ratio=0.5")
+            x4 = rng.uniform(0.5, 1.5, size=(8, 4, 10, 10))
+            layer, out = _drop_case(c, Dropout, 0.5, x4, True)
+            dout = rng.normal(size=x4.shape)
+            close(call(method(layer, "backward"), dout), dout * out / x4, "backward(dout)",
+                  extra=t("ch05n.backward_mask"))
+    finally:
+        np.random.set_state(state)
+
+
+# --------------------------------------------------------------------------- batch norm
+def _bn_reference(x, gamma, beta, eps, dout=None):
+    import torch
+    import torch.nn.functional as F
+
+    grad = dout is not None
+    tx, tg, tb = (torch.tensor(a, dtype=torch.float64, requires_grad=grad) for a in (x, gamma, beta))
+    out = F.batch_norm(tx, None, None, tg, tb, training=True, eps=eps)
+    if not grad:
+        return out.detach().numpy()
+    out.backward(torch.from_numpy(dout))
+    return out.detach().numpy(), tx.grad.numpy(), tg.grad.numpy(), tb.grad.numpy()
+
+
+def _forward_suspects(x, gamma, beta, eps):
+    n = len(x)
+    mu, var = x.mean(0), x.var(0)
+    xhat = (x - mu) / np.sqrt(var + eps)
+    axis1 = (x - x.mean(1, keepdims=True)) / np.sqrt(x.var(1, keepdims=True) + eps) * gamma + beta \
+        if x.shape[1] > 1 else None
+    return [(axis1, t("ch05n.axis")),
+            ((x - mu) / np.sqrt(var * n / (n - 1) + eps) * gamma + beta, t("ch05n.ddof")),
+            ((x - mu) / (np.sqrt(var) + eps) * gamma + beta, t("ch05n.eps_outside")),
+            ((x - mu) / np.sqrt(var) * gamma + beta if (var > 0).all() else None, t("ch05n.no_eps")),
+            (xhat, t("ch05n.no_affine"))]
+
+
+def _backward_suspects(x, gamma, eps, dout):
+    xhat = (x - x.mean(0)) / np.sqrt(x.var(0) + eps)
+    k = gamma / np.sqrt(x.var(0) + eps)
+    return [(dout * k, t("ch05n.dx_naive")),
+            (k * (dout - dout.mean(0)), t("ch05n.dx_var")),
+            (k * (dout - xhat * (dout * xhat).mean(0)), t("ch05n.dx_mean"))]
+
+
+def _bn_case(BatchNorm, x, gamma, beta, dout):
+    D = x.shape[1]
+    layer = call(BatchNorm, gamma, beta)
+    out = call_unchanged(method(layer, "forward"), x)
+    ref, dx_ref, dg_ref, db_ref = _bn_reference(x, gamma, beta, 1e-5, dout)
+    close(out, ref, "forward(x)", _forward_suspects(x, gamma, beta, 1e-5),
+          extra=t("ch05n.nonfinite") if as_float(out, x.shape) is not None
+          and not np.isfinite(as_float(out, x.shape)).all() else None, tol=dict(rtol=1e-6, atol=1e-7))
+    dx = call_unchanged(method(layer, "backward"), dout)
+    xhat = (x - x.mean(0)) / np.sqrt(x.var(0) + 1e-5)
+    close(grad_attr(layer, "dbeta"), db_ref, "dbeta", [(x.shape, t("ch05n.dbeta", D=D)),
+                                                       (dout.mean(0), t("ch05n.dbeta", D=D))])
+    close(grad_attr(layer, "dgamma"), dg_ref, "dgamma", [(x.shape, t("ch05n.dgamma", D=D)),
+                                                         (dout.sum(0), t("ch05n.dgamma", D=D))])
+    close(dx, dx_ref, "dx = backward(dout)", _backward_suspects(x, gamma, 1e-5, dout), tol=dict(rtol=1e-5, atol=1e-7))
+    return layer, xhat
+
+
+def _running(batches, unbiased, momentum=0.1, var0=1.0):
+    """The running (mean, var) after the training batches, PyTorch's rule by default."""
+    mean, var = np.zeros(batches[0].shape[1]), np.full(batches[0].shape[1], var0)
+    for b in batches:
+        v = b.var(0, ddof=1 if unbiased else 0)
+        mean, var = (1 - momentum) * mean + momentum * b.mean(0), (1 - momentum) * var + momentum * v
+    return mean, var
+
+
+def _check_running(c, BatchNorm, rng):
+    D = 5
+    gamma, beta = rng.uniform(0.5, 2.0, D), rng.normal(size=D)
+    batches = [rng.normal(loc=3.0, scale=2.0, size=(16, D)) for _ in range(4)]
+    x_eval = rng.normal(loc=3.0, scale=2.0, size=(6, D))
+    layer = call(BatchNorm, gamma, beta)
+
+    def evaluated(mean, var):
+        return gamma * (x_eval - mean) / np.sqrt(var + 1e-5) + beta
+
+    for k, batch in enumerate(batches, start=1):
+        c.case(f"train=False after {k} training forward(s): running mean / var (momentum 0.1, from 0 and 1)")
+        call(method(layer, "forward"), batch)
+        got = call_unchanged(layer.forward, x_eval, train=False)
+        unbiased, biased = evaluated(*_running(batches[:k], True)), evaluated(*_running(batches[:k], False))
+        arr = as_float(got, x_eval.shape)
+        if arr is not None and np.allclose(arr, biased, rtol=1e-6, atol=1e-8):
+            continue
+        suspects = [(_bn_reference(x_eval, gamma, beta, 1e-5), t("ch05n.eval_batch")),
+                    (evaluated(np.zeros(D), np.ones(D)), t("ch05n.running_never"))]
+        for unb in (True, False):
+            suspects += [(evaluated(*_running(batches[:k], unb, momentum=0.9)), t("ch05n.momentum")),
+                         (evaluated(*_running(batches[:k], unb, momentum=1.0)), t("ch05n.running_last")),
+                         (evaluated(*_running(batches[:k], unb, var0=0.0)), t("ch05n.running_init"))]
+        close(got, unbiased, "forward(x, train=False)", suspects, tol=dict(rtol=1e-6, atol=1e-8))
+    c.case("train=False does not change the running statistics")
+    before = as_float(call(layer.forward, x_eval, train=False), x_eval.shape)
+    call(layer.forward, rng.normal(loc=-5.0, size=(8, D)), train=False)
+    close(call(layer.forward, x_eval, train=False), before, "forward(x, train=False)",
+          extra=t("ch05n.eval_updates"))
+
+
+def batchnorm(BatchNorm):
+    """Check the class ``BatchNorm(gamma, beta, eps=1e-5)``; see the module docstring."""
+    rng = np.random.default_rng(17)
+    with Check("batchnorm") as c, np.errstate(all="ignore"):
+        c.case("class")
+        require_callable(BatchNorm, "BatchNorm")
+        constant = rng.normal(size=(6, 3))
+        constant[:, 1] = 2.5            # variance 0: only eps keeps it finite
+        tiny = rng.normal(size=(8, 4)) * [1.0, 1e-3, 10.0, 1.0]   # variance 1e-6 < eps
+        cases = [("x (4, 3)", rng.normal(size=(4, 3))),
+                 ("x (32, 5), different scales", rng.normal(loc=3.0, size=(32, 5)) * [0.1, 1, 10, 100, 1]),
+                 ("x (6, 3) with a constant column", constant),
+                 ("x (8, 4), one column of variance 1e-6 (below eps)", tiny),
+                 ("x (2, 7)", rng.normal(size=(2, 7))), ("x (64, 1)", rng.normal(size=(64, 1)))]
+        for name, x in cases:
+            c.case(f"forward / backward (train), {name}")
+            D = x.shape[1]
+            _bn_case(BatchNorm, x, rng.uniform(0.5, 2.0, D), rng.normal(size=D), rng.normal(size=x.shape))
+        c.case("gamma and beta kept by reference (an optimiser updates them in place)")
+        x = rng.normal(size=(10, 4))
+        gamma, beta = rng.uniform(0.5, 2.0, 4), rng.normal(size=4)
+        layer = call(BatchNorm, gamma, beta)
+        call(method(layer, "forward"), x)
+        gamma *= 3.0
+        beta -= 1.0
+        close(call(layer.forward, x), _bn_reference(x, gamma, beta, 1e-5), "forward(x)",
+              extra=t("ch05l.by_reference", names="gamma, beta"))
+        c.case("forward twice, then backward: the latest input counts")
+        x2, dout = rng.normal(loc=1.0, size=(10, 4)), rng.normal(size=(10, 4))
+        call(layer.forward, x2)
+        dx = call(method(layer, "backward"), dout)
+        _, dx_ref, dg_ref, _ = _bn_reference(x2, gamma, beta, 1e-5, dout)
+        _, _, dg_old, _ = _bn_reference(x, gamma, beta, 1e-5, dout)
+        close(grad_attr(layer, "dgamma"), dg_ref, "dgamma", [(dg_old, t("ch05l.stale"))])
+        close(dx, dx_ref, "dx = backward(dout)", tol=dict(rtol=1e-5, atol=1e-7))
+        _check_running(c, BatchNorm, rng)
