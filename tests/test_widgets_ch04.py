@@ -1,4 +1,5 @@
 """Chapter 04 widgets, driven from plain Python: set .value, read .state."""
+import ipywidgets as W
 import matplotlib
 import numpy as np
 import pytest
@@ -99,3 +100,66 @@ def test_kernel_editor_default_photo():
     w = widgets.kernel_editor()
     assert w.state["output"].shape == (256, 256)
     assert w.preset.value == "sharpen"
+
+
+# --- lecture resolution (issue 16 §5): every slider track ≥ 200 px at 1280×720, labels not cut off
+READOUT_PX, MARGIN_PX = 64, 16   # ipywidgets 8: the readout box and the margins around the track
+
+
+def _px(value):
+    assert value and str(value).endswith("px"), f"expected a width in px, got {value!r}"
+    return float(str(value)[:-2])
+
+
+def _label_px(text):
+    # full-width (Japanese) characters about 14 px at JupyterLab's 13 px font, others about 8 px
+    return sum(14 if ord(ch) > 0x2E7F else 8 for ch in text)
+
+
+def _controls(widget):
+    found, todo = [], [widget]
+    while todo:
+        w = todo.pop()
+        if isinstance(w, (W.Box,)):
+            todo.extend(w.children)
+        elif isinstance(w, W.widgets.widget_description.DescriptionWidget):
+            found.append(w)
+    return found
+
+
+def assert_lecture_layout(widget):
+    sliders = 0
+    for control in _controls(widget):
+        slider = isinstance(control, (W.IntSlider, W.FloatSlider, W.FloatLogSlider))
+        if isinstance(control, (W.HTML, W.Label, W.Output)) or not (slider or control.description):
+            continue
+        width, label = _px(control.layout.width), _px(control.style.description_width)
+        assert _px(control.layout.min_width) == width, f"{control.description}: a row could squeeze it"
+        if control.description:
+            assert _label_px(control.description) <= label, f"label {control.description!r} cut off at {label} px"
+        if slider:
+            sliders += 1
+            track = width - label - READOUT_PX - MARGIN_PX
+            assert track >= 200, f"{control.description}: slider track {track} px < 200 px"
+    for box in [widget] + [w for w in widget.children if isinstance(w, W.HBox)]:
+        if isinstance(box, W.HBox):
+            assert box.layout.flex_flow == "row wrap", "a row of controls must wrap, not shrink"
+    return sliders
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_lecture_layout(lang):
+    i18n.set_language(lang)
+    assert assert_lecture_layout(widgets.conv_stepper()) == 3
+    assert assert_lecture_layout(widgets.moving_average_explorer()) == 0
+    assert assert_lecture_layout(widgets.kernel_editor()) == 0
+    W.Widget.close_all()
+
+
+def test_static_stepper_figure_matches_the_widget():
+    import matplotlib.pyplot as plt
+
+    fig = widgets.conv_stepper_figure(step=1)
+    assert len(fig.axes) == 3
+    assert "5.90" in fig._suptitle.get_text()   # the second output of the 5×7 example
+    plt.close(fig)

@@ -8,7 +8,7 @@ import numpy as np
 from ..i18n import register, t
 from .base import explorer
 
-__all__ = ["perceptron_explorer"]
+__all__ = ["perceptron_explorer", "perceptron_figure"]
 
 register({
     "ch01w.title": {"ja": "パーセプトロン: 重み w1, w2 としきい値 th を動かして、論理ゲートを作ってみましょう",
@@ -35,6 +35,9 @@ GATES = {
     "XOR": (0, 1, 1, 0),
 }
 RIGHT, WRONG = "#c8e6c9", "#ffcdd2"  # light green, light red
+# lecture resolution (1280×720): a slider of 400 px with a 48 px label leaves a track of about 280 px (≥ 200 px),
+# and min_width stops a row from squeezing it; rows wrap instead
+SLIDER_WIDTH, LABEL_WIDTH = "400px", "48px"
 
 
 def perceptron_outputs(w1: float, w2: float, th: float):
@@ -120,19 +123,17 @@ def perceptron_explorer(w1: float = 0.5, w2: float = 0.5, th: float = 1.2, gate:
     ``widget.state`` holds ``outputs`` (4 ints for (0,0), (0,1), (1,0), (1,1)), ``correct``,
     ``gate``, ``targets``, ``sums``, ``solved`` and the control values.
     """
-    style = {"description_width": "30px"}
-    layout = W.Layout(width="320px")
-
-    def slider(name, value):
+    def slider(name, value):  # 400 px: a track of about 280 px between the label and the readout
         return W.FloatSlider(value=value, min=-1.5, max=1.5, step=0.05, description=name, readout_format=".2f",
-                             continuous_update=False, style=style, layout=layout)
+                             continuous_update=False, style={"description_width": LABEL_WIDTH},
+                             layout=W.Layout(width=SLIDER_WIDTH, min_width=SLIDER_WIDTH))
 
     controls = {
         "w1": slider("w1", w1),
         "w2": slider("w2", w2),
         "th": slider("th", th),
-        "gate": W.Dropdown(options=list(GATES), value=gate, description="gate", style={"description_width": "40px"},
-                           layout=W.Layout(width="160px")),
+        "gate": W.Dropdown(options=list(GATES), value=gate, description="gate", style={"description_width": "48px"},
+                           layout=W.Layout(width="180px", min_width="180px")),
     }
     table = W.HTML(layout=W.Layout(min_width="360px", margin="0 0 0 12px"))
 
@@ -148,8 +149,22 @@ def perceptron_explorer(w1: float = 0.5, w2: float = 0.5, th: float = 1.2, gate:
     box = explorer(controls, _compute, draw)
     box.table = table
     box.children = (W.HTML(f"<b>{html.escape(t('ch01w.title'))}</b>"),
-                    W.HBox([controls["w1"], controls["w2"]]),
-                    W.HBox([controls["th"], controls["gate"]]),
-                    W.HBox([box.output, table], layout=W.Layout(align_items="center")))
+                    W.HBox([controls["w1"], controls["w2"]], layout=W.Layout(flex_flow="row wrap")),
+                    W.HBox([controls["th"], controls["gate"]], layout=W.Layout(flex_flow="row wrap")),
+                    W.HBox([box.output, table], layout=W.Layout(align_items="center", flex_flow="row wrap")))
     box.add_class("cu-perceptron-explorer")
     return box
+
+
+def perceptron_figure(settings=((0.5, 0.5, 1.2), (0.5, 0.5, 0.7), (0.5, 0.5, 0.2)), gate: str = "AND"):
+    """A static picture of the explorer: one panel per ``(w1, w2, th)`` setting against ``gate``
+    (the decision line, the four points, mistakes circled, the score in the title). Returns the Figure."""
+    fig, axes = plt.subplots(1, len(settings), figsize=(3.6 * len(settings), 3.9), squeeze=False)
+    for ax, (w1, w2, th) in zip(axes[0], settings):
+        state = _compute(w1, w2, th, gate)
+        draw_perceptron(ax, w1, w2, th, targets=state["targets"])
+        ax.set_title(t("ch01w.plot_title", gate=gate, correct=state["correct"])
+                     + f"\n(w1, w2, th) = ({w1:g}, {w2:g}, {th:g})", fontsize=10)
+    axes[0][0].legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3, fontsize=8, frameon=False)
+    fig.tight_layout()
+    return fig

@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt
 from ..i18n import register, t
 from .base import explorer
 
-__all__ = ["backprop_graph", "graph_values"]
+__all__ = ["backprop_graph", "backprop_graph_figure", "graph_values"]
 
 register({
     "ch03w.title": {"ja": "計算グラフ: 順伝播 (青) と逆伝播 (赤) を 1 ステップずつ",
@@ -139,17 +139,32 @@ def backprop_graph(x: float = 2.0, W1: float = 1.5, W2: float = -2.0, W3: float 
 
     ``state`` holds ``values`` (all numbers), ``shown`` (those known at this step) and ``text``.
     """
-    slider = dict(min=-3.0, max=3.0, step=0.5, continuous_update=False, layout=W.Layout(width="190px"))
+    # lecture resolution (1280×720): 360 px with a 40 px label leaves a track of about 250 px (≥ 200 px);
+    # min_width keeps the row from squeezing the sliders, the row wraps instead
+    slider = dict(min=-3.0, max=3.0, step=0.5, continuous_update=False, style={"description_width": "40px"},
+                  layout=W.Layout(width="360px", min_width="360px"))
     controls = {
         "x": W.FloatSlider(value=x, description="x", **slider),
         "W1": W.FloatSlider(value=W1, description="W1", **slider),
         "W2": W.FloatSlider(value=W2, description="W2", **slider),
         "W3": W.FloatSlider(value=W3, description="W3", **slider),
         "activation": W.Dropdown(options=[("ReLU", "relu"), ("sigmoid", "sigmoid")], value=activation,
-                                 description=t("ch03w.act"), layout=W.Layout(width="190px")),
+                                 description=t("ch03w.act"), style={"description_width": "100px"},
+                                 layout=W.Layout(width="240px", min_width="240px")),
         "step": W.IntSlider(value=step, min=0, max=STEPS, description=t("ch03w.step"),
-                            layout=W.Layout(width="230px")),
+                            style={"description_width": "80px"}, layout=W.Layout(width="400px", min_width="400px")),
     }
     box = explorer(controls, _compute, draw_graph, title=t("ch03w.title"))
     box.children[1].layout.flex_flow = "row wrap"  # six controls: let them wrap on narrow screens
     return box
+
+
+def backprop_graph_figure(x: float = 2.0, W1: float = 1.5, W2: float = -2.0, W3: float = 0.5,
+                          activation: str = "relu", steps=(4, STEPS)):
+    """A static picture of :func:`backprop_graph`: the graph after each of ``steps`` (default: the
+    forward pass done, then the backward pass done), one row each. Returns the Figure."""
+    fig, axes = plt.subplots(len(steps), 1, figsize=(10.5, 3.0 * len(steps)), squeeze=False)
+    for ax, step in zip(axes[:, 0], steps):
+        draw_graph(_compute(x, W1, W2, W3, activation, step), ax=ax)
+    fig.tight_layout()
+    return fig

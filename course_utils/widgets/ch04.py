@@ -6,7 +6,7 @@ import numpy as np
 from ..i18n import register, t
 from .base import explorer
 
-__all__ = ["moving_average_explorer", "conv_stepper", "kernel_editor"]
+__all__ = ["moving_average_explorer", "conv_stepper", "conv_stepper_figure", "kernel_editor"]
 
 register({
     "w04.weights": {"ja": "重み", "en": "weights"},
@@ -108,9 +108,10 @@ def moving_average_explorer(weights: str = "1, 1, 1", signal: str = "source"):
     drawn: the window's centre) and ``error`` (None or a message).
     """
     controls = {
-        "weights": W.Text(value=weights, description=t("w04.weights"), continuous_update=False),
+        "weights": W.Text(value=weights, description=t("w04.weights"), continuous_update=False,
+                          **_lecture("60px", "340px")),
         "signal": W.Dropdown(options=[(t("w04.signal_source"), "source"), (t("w04.signal_stock"), "stock")],
-                             value=signal, description=t("w04.signal")),
+                             value=signal, description=t("w04.signal"), **_lecture("60px", "340px")),
     }
     prices = stock_prices()[-250:]
 
@@ -145,7 +146,21 @@ def moving_average_explorer(weights: str = "1, 1, 1", signal: str = "source"):
         fig.tight_layout()
         return fig
 
-    return explorer(controls, compute, draw)
+    return _wrapped(explorer(controls, compute, draw))
+
+
+def _lecture(label: str, width: str) -> dict:
+    """Layout for lecture resolution (1280×720): a fixed width that a row cannot squeeze (the track of a
+    400 px slider with a 90 px label is about 240 px, ≥ 200 px) and a label wide enough not to be cut."""
+    return {"style": {"description_width": label}, "layout": W.Layout(width=width, min_width=width)}
+
+
+def _wrapped(box):
+    """Let the row of controls wrap onto a second line instead of shrinking the sliders."""
+    for child in box.children:
+        if isinstance(child, W.HBox):
+            child.layout.flex_flow = "row wrap"
+    return box
 
 
 def _short(values, most: int = 6) -> str:
@@ -162,6 +177,72 @@ def _positions(shape, kernel_shape, stride, padding):
     return ho, wo
 
 
+def _stepper_compute(step, stride, padding):
+    padded = np.pad(SOURCE_IMAGE, padding)
+    ho, wo = _positions(SOURCE_IMAGE.shape, SOURCE_FILTER.shape, stride, padding)
+    n = ho * wo
+    step = min(step, n - 1)
+    i, j = divmod(step, wo)
+    kh, kw = SOURCE_FILTER.shape
+    output = np.full((ho, wo), np.nan)
+    for s in range(step + 1):
+        r, c = divmod(s, wo)
+        output[r, c] = np.sum(padded[r * stride:r * stride + kh, c * stride:c * stride + kw] * SOURCE_FILTER)
+    window = padded[i * stride:i * stride + kh, j * stride:j * stride + kw]
+    products = window * SOURCE_FILTER
+    return {"i": i, "j": j, "step": step, "n_steps": n, "stride": stride, "padding": padding,
+            "padded": padded, "window": window, "products": products, "value": float(products.sum()),
+            "output": output, "out_shape": (ho, wo)}
+
+
+def _stepper_draw(state):
+    from matplotlib.patches import Rectangle
+
+    padded, p, s = state["padded"], state["padding"], state["stride"]
+    fig, axes = plt.subplots(1, 3, figsize=(11, 3.4), gridspec_kw={"width_ratios": [padded.shape[1], 3.6,
+                                                                                   state["out_shape"][1] + 0.6]})
+    ax = axes[0]
+    ax.imshow(padded, cmap="Blues", vmin=0, vmax=12)
+    top, left = state["i"] * s, state["j"] * s
+    for r in range(padded.shape[0]):
+        for c in range(padded.shape[1]):
+            inside = top <= r < top + 3 and left <= c < left + 3
+            pad = r < p or c < p or r >= padded.shape[0] - p or c >= padded.shape[1] - p
+            text = f"{padded[r, c]:g}"
+            if inside:
+                text += f"\n×{SOURCE_FILTER[r - top, c - left]:g}"
+            ax.text(c, r, text, ha="center", va="center", fontsize=7 if inside else 8,
+                    color="tab:gray" if pad else "black", fontweight="bold" if inside else "normal")
+    ax.add_patch(Rectangle((left - 0.5, top - 0.5), 3, 3, fill=False, edgecolor="tab:red", linewidth=2.5))
+    ax.set_title(t("w04.image"), fontsize=10)
+    ax = axes[1]
+    ax.imshow(state["products"], cmap="Oranges", vmin=0, vmax=max(3.0, state["products"].max()))
+    for r in range(3):
+        for c in range(3):
+            ax.text(c, r, f"{state['window'][r, c]:g}×{SOURCE_FILTER[r, c]:g}\n={state['products'][r, c]:.2g}",
+                    ha="center", va="center", fontsize=7)
+    ax.set_title(t("w04.products"), fontsize=10)
+    ax = axes[2]
+    out = state["output"]
+    ax.imshow(np.nan_to_num(out, nan=0.0), cmap="Greens", vmin=0, vmax=12)
+    for r in range(out.shape[0]):
+        for c in range(out.shape[1]):
+            if not np.isnan(out[r, c]):
+                ax.text(c, r, f"{out[r, c]:.1f}", ha="center", va="center", fontsize=8,
+                        fontweight="bold" if (r, c) == (state["i"], state["j"]) else "normal")
+    ax.add_patch(Rectangle((state["j"] - 0.5, state["i"] - 0.5), 1, 1, fill=False, edgecolor="tab:red",
+                           linewidth=2.5))
+    ax.set_title(t("w04.feature_map"), fontsize=10)
+    for ax in axes:
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.grid(False)
+    fig.suptitle(t("w04.step_title", i=state["i"], j=state["j"], value=state["value"], step=state["step"] + 1,
+                   n=state["n_steps"]), fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
 def conv_stepper(step: int = 0, stride: int = 1, padding: int = 0):
     """Move the 3×3 filter of the source example over its 5×7 image, one output at a time.
 
@@ -171,76 +252,12 @@ def conv_stepper(step: int = 0, stride: int = 1, padding: int = 0):
     """
     ho, wo = _positions(SOURCE_IMAGE.shape, SOURCE_FILTER.shape, 1, 1)
     controls = {
-        "step": W.IntSlider(value=step, min=0, max=ho * wo - 1, description=t("w04.step")),
-        "stride": W.IntSlider(value=stride, min=1, max=3, description=t("w04.stride")),
-        "padding": W.IntSlider(value=padding, min=0, max=2, description=t("w04.padding")),
+        "step": W.IntSlider(value=step, min=0, max=ho * wo - 1, description=t("w04.step"), **_lecture("90px", "400px")),
+        "stride": W.IntSlider(value=stride, min=1, max=3, description=t("w04.stride"), **_lecture("90px", "400px")),
+        "padding": W.IntSlider(value=padding, min=0, max=2, description=t("w04.padding"), **_lecture("90px", "400px")),
     }
 
-    def compute(step, stride, padding):
-        padded = np.pad(SOURCE_IMAGE, padding)
-        ho, wo = _positions(SOURCE_IMAGE.shape, SOURCE_FILTER.shape, stride, padding)
-        n = ho * wo
-        step = min(step, n - 1)
-        i, j = divmod(step, wo)
-        kh, kw = SOURCE_FILTER.shape
-        output = np.full((ho, wo), np.nan)
-        for s in range(step + 1):
-            r, c = divmod(s, wo)
-            output[r, c] = np.sum(padded[r * stride:r * stride + kh, c * stride:c * stride + kw] * SOURCE_FILTER)
-        window = padded[i * stride:i * stride + kh, j * stride:j * stride + kw]
-        products = window * SOURCE_FILTER
-        return {"i": i, "j": j, "step": step, "n_steps": n, "stride": stride, "padding": padding,
-                "padded": padded, "window": window, "products": products, "value": float(products.sum()),
-                "output": output, "out_shape": (ho, wo)}
-
-    def draw(state):
-        from matplotlib.patches import Rectangle
-
-        padded, p, s = state["padded"], state["padding"], state["stride"]
-        fig, axes = plt.subplots(1, 3, figsize=(11, 3.4), gridspec_kw={"width_ratios": [padded.shape[1], 3.6,
-                                                                                       state["out_shape"][1] + 0.6]})
-        ax = axes[0]
-        ax.imshow(padded, cmap="Blues", vmin=0, vmax=12)
-        top, left = state["i"] * s, state["j"] * s
-        for r in range(padded.shape[0]):
-            for c in range(padded.shape[1]):
-                inside = top <= r < top + 3 and left <= c < left + 3
-                pad = r < p or c < p or r >= padded.shape[0] - p or c >= padded.shape[1] - p
-                text = f"{padded[r, c]:g}"
-                if inside:
-                    text += f"\n×{SOURCE_FILTER[r - top, c - left]:g}"
-                ax.text(c, r, text, ha="center", va="center", fontsize=7 if inside else 8,
-                        color="tab:gray" if pad else "black", fontweight="bold" if inside else "normal")
-        ax.add_patch(Rectangle((left - 0.5, top - 0.5), 3, 3, fill=False, edgecolor="tab:red", linewidth=2.5))
-        ax.set_title(t("w04.image"), fontsize=10)
-        ax = axes[1]
-        ax.imshow(state["products"], cmap="Oranges", vmin=0, vmax=max(3.0, state["products"].max()))
-        for r in range(3):
-            for c in range(3):
-                ax.text(c, r, f"{state['window'][r, c]:g}×{SOURCE_FILTER[r, c]:g}\n={state['products'][r, c]:.2g}",
-                        ha="center", va="center", fontsize=7)
-        ax.set_title(t("w04.products"), fontsize=10)
-        ax = axes[2]
-        out = state["output"]
-        ax.imshow(np.nan_to_num(out, nan=0.0), cmap="Greens", vmin=0, vmax=12)
-        for r in range(out.shape[0]):
-            for c in range(out.shape[1]):
-                if not np.isnan(out[r, c]):
-                    ax.text(c, r, f"{out[r, c]:.1f}", ha="center", va="center", fontsize=8,
-                            fontweight="bold" if (r, c) == (state["i"], state["j"]) else "normal")
-        ax.add_patch(Rectangle((state["j"] - 0.5, state["i"] - 0.5), 1, 1, fill=False, edgecolor="tab:red",
-                               linewidth=2.5))
-        ax.set_title(t("w04.feature_map"), fontsize=10)
-        for ax in axes:
-            ax.set_xticks([])
-            ax.set_yticks([])
-            ax.grid(False)
-        fig.suptitle(t("w04.step_title", i=state["i"], j=state["j"], value=state["value"], step=state["step"] + 1,
-                       n=state["n_steps"]), fontsize=11)
-        fig.tight_layout()
-        return fig
-
-    box = explorer(controls, compute, draw)
+    box = _wrapped(explorer(controls, _stepper_compute, _stepper_draw))
 
     def resize(*_):  # the number of steps depends on stride and padding
         controls["step"].max = box.state["n_steps"] - 1
@@ -249,6 +266,12 @@ def conv_stepper(step: int = 0, stride: int = 1, padding: int = 0):
     controls["padding"].observe(resize, names="value")
     resize()
     return box
+
+
+def conv_stepper_figure(step: int = 1, stride: int = 1, padding: int = 0):
+    """A static picture of :func:`conv_stepper` at one ``step`` (0-based): the window on the image,
+    the products and the outputs computed so far. Returns the Figure."""
+    return _stepper_draw(_stepper_compute(step, stride, padding))
 
 
 def _filter_same(image, kernel):
@@ -284,7 +307,7 @@ def kernel_editor(preset: str = "sharpen", image=None):
                 for r in range(3) for c in range(3)}
     options = [(t(f"w04.{name}"), name) for name in KERNEL_PRESETS] + [(t("w04.custom"), "custom")]
     preset_box = W.Dropdown(options=options, value=preset if preset in KERNEL_PRESETS else "custom",
-                            description=t("w04.preset"))
+                            description=t("w04.preset"), **_lecture("80px", "320px"))
 
     def compute(**values):
         kernel = np.array([[values[f"k{r}{c}"] for c in range(3)] for r in range(3)], dtype=float)
@@ -302,7 +325,9 @@ def kernel_editor(preset: str = "sharpen", image=None):
         axes[1].imshow(k, cmap="coolwarm", vmin=-lim, vmax=lim)
         for r in range(3):
             for c in range(3):
-                axes[1].text(c, r, f"{k[r, c]:.3g}", ha="center", va="center", fontsize=9)
+                strong = abs(k[r, c]) > 0.6 * lim  # dark red / dark blue cell: write in white
+                axes[1].text(c, r, f"{k[r, c]:.3g}", ha="center", va="center", fontsize=9,
+                             color="white" if strong else "black", fontweight="bold" if strong else "normal")
         axes[1].set_title(t("w04.kernel_title", s=state["kernel_sum"]), fontsize=10)
         out = state["output"]
         if state["display"] == "abs":
@@ -321,7 +346,7 @@ def kernel_editor(preset: str = "sharpen", image=None):
 
     box = explorer(controls, compute, draw)
     grid = W.GridBox(list(controls.values()), layout=W.Layout(grid_template_columns="repeat(3, 6em)"))
-    box.children = (W.HBox([preset_box, grid]), box.output)
+    box.children = (W.HBox([preset_box, grid], layout=W.Layout(flex_flow="row wrap", align_items="center")), box.output)
     box.preset = preset_box
     busy = {"flag": False}
 
