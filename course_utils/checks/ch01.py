@@ -24,6 +24,7 @@ register({
     "ch01.case.equal": {"ja": "x·w がちょうど th に等しい: x={x}, w={w}, th={th}",
                         "en": "x·w exactly equal to th: x={x}, w={w}, th={th}"},
     "ch01.case.fixed": {"ja": "x={x}, w={w}, th={th}", "en": "x={x}, w={w}, th={th}"},
+    "ch01.case.fraction": {"ja": "小数を含む入力: x={x}, w={w}, th={th}", "en": "fractional values: x={x}, w={w}, th={th}"},
     "ch01.case.random": {"ja": "ランダムな入力 {i}: x={x}, w={w}, th={th}",
                          "en": "random input {i}: x={x}, w={w}, th={th}"},
     "ch01.case.gate": {"ja": "{gate}({x1}, {x2})", "en": "{gate}({x1}, {x2})"},
@@ -47,6 +48,9 @@ register({
     "ch01.hint.source": {
         "ja": "X = 5×0.1 + 2×0.7 + 3×0.2 = 2.5 で、閾値 3 に届かないので出力は 0 です。",
         "en": "X = 5×0.1 + 2×0.7 + 3×0.2 = 2.5 is below the threshold 3, so the output is 0."},
+    "ch01.hint.int_cast": {
+        "ja": "x、w、th は小数のこともあります。int() や astype(int) で整数にすると小数部分が消えます。",
+        "en": "x, w and th may be fractions; int() or astype(int) drops the fractional part."},
     "ch01.hint.general": {
         "ja": "X = Σ xᵢwᵢ (np.dot(x, w)) を求め、X ≥ th なら 1、そうでなければ 0 を返します。",
         "en": "Compute X = Σ xᵢwᵢ (np.dot(x, w)); return 1 when X ≥ th, else 0."},
@@ -119,6 +123,11 @@ def perceptron(func):
         ("ch01.case.fixed", [1, 0], [-0.5, -0.5], -0.75, "ch01.hint.general"),
         ("ch01.case.fixed", [1, 1], [-0.5, -0.5], -0.75, "ch01.hint.general"),
         ("ch01.case.fixed", [0, 3], [2.0, -1.0], -4.0, "ch01.hint.general"),
+        # fractions that an int cast of x, w or th would lose
+        ("ch01.case.fraction", [0.5, 0.5], [1.0, 1.0], 1.0, "ch01.hint.int_cast"),
+        ("ch01.case.fraction", [1, 1], [0.75, 0.75], 1.5, "ch01.hint.int_cast"),
+        ("ch01.case.fraction", [1, 1], [0.625, 0.625], 1.5, "ch01.hint.int_cast"),
+        ("ch01.case.fraction", [2, 1], [0.25, 0.25], 0.75, "ch01.hint.int_cast"),
     ]
     for i in range(6):
         n = int(rng.integers(2, 6))
@@ -134,20 +143,20 @@ def perceptron(func):
             x = np.asarray(x, dtype=np.float64)
             w = np.asarray(w, dtype=np.float64)
             c.case(t(key, x=_fmt_vec(x), w=_fmt_vec(w), th=f"{th:g}", i=i))
-            X = float(np.dot(x, w))
-            expected = int(X >= th)
             got = _as_binary(call_unchanged(func, x, w, th), x, w)
+            X = float(np.dot(x, w))  # the expected value is computed only after the student's call
+            expected = int(X >= th)
             if got != expected:
                 fail(t("ch01.wrong", expected=expected, got=got, X=X, th=th, hint=t(hint)))
 
 
 _INPUTS = ((0, 0), (0, 1), (1, 0), (1, 1))
-_TABLES = {
-    "AND": (0, 0, 0, 1),
-    "OR": (0, 1, 1, 1),
-    "NAND": (1, 1, 1, 0),
-    "XOR": (0, 1, 1, 0),
-}
+_RULES = {"AND": lambda a, b: a & b, "OR": lambda a, b: a | b, "NAND": lambda a, b: 1 - (a & b),
+          "XOR": lambda a, b: a ^ b}
+
+
+def _truth_table(name):
+    return tuple(_RULES[name](a, b) for a, b in _INPUTS)
 
 
 def _table_text(outputs) -> str:
@@ -161,14 +170,14 @@ def logic_gates(AND, OR, NAND, XOR):
         for name, func in gates.items():
             require_callable(func, name)
         for name, func in gates.items():
-            want = _TABLES[name]
-            outputs, first_wrong = [], None
-            for (x1, x2), expected in zip(_INPUTS, want):
+            outputs, cases = [], []
+            for x1, x2 in _INPUTS:
                 c.case(t("ch01.case.gate", gate=name, x1=x1, x2=x2))
-                got = _as_binary(call(func, x1, x2))
-                outputs.append(got)
-                if got != expected and first_wrong is None:
-                    first_wrong = (x1, x2, expected, got, c.current)
+                outputs.append(_as_binary(call(func, x1, x2)))
+                cases.append(c.current)
+            want = _truth_table(name)  # only after the student's calls
+            first_wrong = next(((x1, x2, e, g, case) for (x1, x2), e, g, case in zip(_INPUTS, want, outputs, cases)
+                                if g != e), None)
             if first_wrong is not None:
                 x1, x2, expected, got, case = first_wrong
                 c.current = case

@@ -16,7 +16,8 @@ Conventions checked here (the notebook states them too):
 import numpy as np
 
 from ..i18n import register, t
-from .core import Check, assert_close, call_unchanged, expect, fail, failure_text, hint, require_callable, to_numpy
+from .core import (Check, Failure, assert_close, call_unchanged, expect, fail, failure_text, hint, require_callable,
+                   to_numpy)
 
 __all__ = ["activations", "softmax", "cross_entropy", "sgd_step"]
 
@@ -39,6 +40,7 @@ register({
     "ch02.case.softmax_batch": {"ja": "バッチ (2, 3): 各行が 1 つのデータ {x}",
                                 "en": "batch (2, 3): one sample per row {x}"},
     "ch02.case.softmax_rows": {"ja": "桁の違う行を含むバッチ {x}", "en": "a batch whose rows differ in scale {x}"},
+    "ch02.case.softmax_span": {"ja": "1 行の中で数千も違う入力 {x}", "en": "rows spanning thousands {x}"},
     "ch02.case.softmax_3d": {"ja": "3 次元配列 (2, 3, 4) (最後の軸で softmax、PyTorch と比較)",
                              "en": "3-D array (2, 3, 4) (softmax over the last axis, compared with PyTorch)"},
     "ch02.case.softmax_random": {"ja": "ランダムなバッチ (5, 10) (PyTorch と比較)",
@@ -56,6 +58,8 @@ register({
     "ch02.label.colitis": {"ja": "大腸炎 (colitis)", "en": "colitis"},
     "ch02.kind.index": {"ja": "クラス番号 y (N,)", "en": "class indices y (N,)"},
     "ch02.kind.onehot": {"ja": "one-hot y (N, C)", "en": "one-hot y (N, C)"},
+    "ch02.kind.onehot_int": {"ja": "整数の one-hot y (N, C) (np.eye(C, dtype=int))",
+                             "en": "integer one-hot y (N, C) (np.eye(C, dtype=int))"},
     "ch02.case.sgd_basic": {"ja": "1 ステップ (lr = {lr}、params = W1, b1, W2, b2)",
                             "en": "one step (lr = {lr}, params = W1, b1, W2, b2)"},
     "ch02.case.sgd_torch": {"ja": "torch.optim.SGD と比較 (lr = {lr})", "en": "compared with torch.optim.SGD (lr = {lr})"},
@@ -101,6 +105,11 @@ register({
               "x.max(axis=-1, keepdims=True)。",
         "en": "NaN when the rows differ in scale: subtract each row's own maximum, x.max(axis=-1, keepdims=True), "
               "not the maximum of the whole array."},
+    "ch02.softmax_span": {
+        "ja": "1 行の中の値が数千も違うと NaN か無限大になりました。最小値や平均、最初の値を引いても、exp の中にまだ数千が残ります。"
+              "exp の中が 0 以下になる値を、行ごとに引いてください。",
+        "en": "NaN or infinity when a row spans thousands: after subtracting the row's minimum, mean or first entry, "
+              "exp still sees thousands. Subtract, row by row, the value that makes every exponent ≤ 0."},
     "ch02.softmax_sum": {
         "ja": "最後の軸 (各行) の和が 1 になっていません (和: {sums})。{extra}softmax は最後の軸で計算します: "
               "np.sum(e, axis=-1, keepdims=True) で割ってください。",
@@ -257,6 +266,8 @@ def softmax(func):
         (t("ch02.case.softmax_batch", x="[[1, 2, 3], [1, 1, 4]]"), np.array([[1.0, 2, 3], [1, 1, 4]]), "batch"),
         (t("ch02.case.softmax_rows", x="[[0, 1, 2], [1000, 1001, 1002]]"),
          np.array([[0.0, 1, 2], [1000, 1001, 1002]]), "rows"),
+        (t("ch02.case.softmax_span", x="[[-3000, 0, 2000, 1999], [4000, -1000, 3998, 0], [5, 3000, -2000, 2999]]"),
+         np.array([[-3000.0, 0, 2000, 1999], [4000, -1000, 3998, 0], [5, 3000, -2000, 2999]]), "span"),
         (t("ch02.case.softmax_3d"), rng.normal(0, 2, size=(2, 3, 4)), "batch"),
         (t("ch02.case.softmax_random"), rng.normal(0, 5, size=(5, 10)), "batch"),
     ]
@@ -264,12 +275,12 @@ def softmax(func):
         require_callable(func, "softmax")
         for name, x, kind in cases:
             c.case(name)
-            expected = _torch("softmax", x)
             with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
                 got = call_unchanged(func, x, on_error=t("ch02.softmax_batch_error"))
+            expected = _torch("softmax", x)  # only after the student's call
             arr = _numeric(got, x.shape)
             if not np.isfinite(arr).all():
-                fail(t("ch02.softmax_rowmax" if kind == "rows" else "ch02.softmax_overflow"))
+                fail(t({"rows": "ch02.softmax_rowmax", "span": "ch02.softmax_span"}.get(kind, "ch02.softmax_overflow")))
             sums = arr.sum(axis=-1)
             if not np.allclose(sums, 1.0, rtol=1e-5, atol=1e-6):
                 extra = t("ch02.softmax_axis0") if x.ndim > 1 and np.allclose(arr.sum(axis=0), 1.0) else ""
@@ -288,12 +299,11 @@ def _expected_ce(p, y_index):
     import torch.nn.functional as F
 
     logp = torch.log(torch.as_tensor(p, dtype=torch.float64).clamp_min(1e-300))
-    return float(F.nll_loss(logp, torch.as_tensor(y_index)))
+    return float(F.nll_loss(logp, torch.as_tensor(np.asarray(y_index, dtype=np.int64))))
 
 
-def _ce_value(func, p, y, expected):
-    """Run one cross-entropy case; fail with a targeted message when it is wrong."""
-    n, num_classes = p.shape
+def _ce_call(func, p, y) -> float:
+    """Run the student's cross-entropy on one case: the value as a float, or a clear failure."""
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         got = call_unchanged(func, p, y)
     arr = to_numpy(got, kind="number")
@@ -306,19 +316,33 @@ def _ce_value(func, p, y, expected):
         fail(t("ch02.ce_log0"))
     if value < 0:
         fail(t("ch02.ce_negative", got=f"{value:.6g}"))
-    if expected is None:
-        return value
+    return value
+
+
+def _ce_compare(value, expected, n, num_classes) -> None:
     if n > 1 and np.isclose(value, expected * n, rtol=1e-4):
         fail(t("ch02.ce_sum", got=f"{value:.6g}", expected=f"{expected:.6g}", n=n))
     if np.isclose(value, expected / num_classes, rtol=1e-4):
         fail(t("ch02.ce_all_mean", got=f"{value:.6g}"))
     assert_close(value, expected, rtol=1e-4, atol=1e-6)
-    return value
 
 
-def _works_with(func, p, y, expected) -> bool:
-    """Whether ``func`` gets this case right (used to tell which label format it handles)."""
-    return failure_text(_ce_value, func, p, y, expected) is None
+def _ce_case(func, p, y, y_other, y_index) -> None:
+    """One case: the student's value first, the expected one after; when the answer is wrong but
+    right with the other label format, say that labels come in both formats."""
+    n, num_classes = p.shape
+    value, message = None, None
+    try:
+        value = _ce_call(func, p, y)
+    except Failure as failure:
+        message = str(failure)
+    expected = _expected_ce(p, y_index)
+    if message is None:
+        message = failure_text(_ce_compare, value, expected, n, num_classes)
+    if message is None:
+        return
+    other = failure_text(lambda: _ce_compare(_ce_call(func, p, y_other), expected, n, num_classes))
+    fail(f"{message}\n{t('ch02.ce_labels')}" if other is None else message)
 
 
 def cross_entropy(func):
@@ -338,6 +362,7 @@ def cross_entropy(func):
         ("ch02.case.ce_batch", {}, batch, _onehot(y_batch, 4), "onehot"),
         ("ch02.case.ce_random", dict(kind=t("ch02.kind.index")), p_rand, y_rand, "index"),
         ("ch02.case.ce_random", dict(kind=t("ch02.kind.onehot")), p_rand, _onehot(y_rand, 5), "onehot"),
+        ("ch02.case.ce_random", dict(kind=t("ch02.kind.onehot_int")), p_rand, np.eye(5, dtype=int)[y_rand], "onehot"),
     ]
     with Check("cross_entropy") as c:
         require_callable(func, "cross_entropy")
@@ -345,16 +370,11 @@ def cross_entropy(func):
             c.case(t(key, y=_fmt(y), **values))
             y_index = y if kind == "index" else y.argmax(axis=-1)
             y_other = _onehot(y, p.shape[1]) if kind == "index" else y.argmax(axis=-1)
-            expected = _expected_ce(p, y_index)
-            if _works_with(func, p, y_other, expected):  # right with the other label format
-                with hint(t("ch02.ce_labels")):
-                    _ce_value(func, p, y, expected)
-            else:
-                _ce_value(func, p, y, expected)
+            _ce_case(func, p, y, y_other, y_index)
 
         for y in (np.array([0]), _onehot(np.array([0]), 4)):
             c.case(t("ch02.case.ce_zero", y=_fmt(y)))
-            value = _ce_value(func, source, y, None)
+            value = _ce_call(func, source, y)
             expect(value > -np.log(0.01), t("ch02.ce_zero_small", got=f"{value:.6g}"))
 
 
@@ -367,15 +387,19 @@ def _params(rng, dtype=np.float64):
     return params, grads
 
 
-def _sgd_once(func, params, grads, expected, lr):
-    """One call; checks identity, in-place values, unchanged grads and the new values."""
+def _sgd_once(func, params, grads, reference, lr):
+    """One call; checks identity, in-place values, unchanged grads and the new values.
+
+    ``reference(old_params, grads)`` gives the expected arrays; it runs after the student's call."""
     before = dict(params)
     old = {k: v.copy() for k, v in params.items()}
     grads_copy = {k: v.copy() for k, v in grads.items()}
     call_unchanged(func, params, grads, lr, on_error=t("ch02.sgd_direction"))
+    expected = reference(old, grads_copy)
     if not isinstance(params, dict) or sorted(params) != sorted(before):
         fail(t("ch02.sgd_missing", expected=sorted(before), got=sorted(params) if isinstance(params, dict) else params))
-    if any(not np.array_equal(grads[k], grads_copy[k]) for k in grads):
+    if not isinstance(grads, dict) or sorted(grads) != sorted(grads_copy) \
+            or any(not isinstance(grads[k], np.ndarray) or not np.array_equal(grads[k], grads_copy[k]) for k in grads):
         fail(t("ch02.sgd_grads_changed"))
     untouched = all(np.array_equal(before[k], old[k]) for k in before)
     for k in before:
@@ -388,9 +412,24 @@ def _sgd_once(func, params, grads, expected, lr):
             assert_close(params[k], expected[k], rtol=1e-5, atol=1e-6)
 
 
+def _numpy_step(lr):
+    return lambda old, grads: {k: old[k] - np.asarray(lr, dtype=old[k].dtype) * grads[k] for k in old}
+
+
+def _torch_step(lr):
+    import torch
+
+    def step(old, grads):
+        tensors = {k: torch.nn.Parameter(torch.tensor(v)) for k, v in old.items()}
+        for k, p in tensors.items():
+            p.grad = torch.tensor(grads[k])
+        torch.optim.SGD(list(tensors.values()), lr=lr).step()
+        return {k: p.detach().numpy().copy() for k, p in tensors.items()}
+    return step
+
+
 def sgd_step(func):
     """``sgd_step(params, grads, lr)``: params[k] -= lr * grads[k] for every name, in place."""
-    import torch
 
     rng = np.random.default_rng(5)
     with Check("sgd_step") as c:
@@ -399,22 +438,15 @@ def sgd_step(func):
         lr = 0.1
         c.case(t("ch02.case.sgd_basic", lr=lr))
         params, grads = _params(rng)
-        expected = {k: params[k] - lr * grads[k] for k in params}
-        _sgd_once(func, params, grads, expected, lr)
+        _sgd_once(func, params, grads, _numpy_step(lr), lr)
 
         lr = 0.5
         c.case(t("ch02.case.sgd_torch", lr=lr))
         params, grads = _params(rng)
-        tensors = {k: torch.nn.Parameter(torch.tensor(v)) for k, v in params.items()}
-        for k, p in tensors.items():
-            p.grad = torch.tensor(grads[k])
-        torch.optim.SGD(list(tensors.values()), lr=lr).step()
-        expected = {k: p.detach().numpy().copy() for k, p in tensors.items()}
-        _sgd_once(func, params, grads, expected, lr)
+        _sgd_once(func, params, grads, _torch_step(lr), lr)
 
         lr = 0.01
         c.case(t("ch02.case.sgd_float32", lr=lr))
         params, grads = _params(rng, np.float32)
         for _ in range(2):
-            expected = {k: params[k] - np.float32(lr) * grads[k] for k in params}
-            _sgd_once(func, params, grads, expected, lr)
+            _sgd_once(func, params, grads, _numpy_step(np.float32(lr)), lr)

@@ -11,7 +11,7 @@
 import torch
 
 from ..i18n import register, t
-from .core import call, expect, fail
+from .core import call, expect, fail, trusted
 
 register({
     "module.instance": {
@@ -46,6 +46,9 @@ register({
                "no gradient: {names}. Look for a layer defined but "
                "unused in forward, or a .detach() / torch.no_grad() "
                "/ .numpy() on the way.")},
+    "module.unreadable": {
+        "ja": "出力 (デバイス {device}) の値を読めません: {error}。モデルの中でデバイスを変えず、入力と同じデバイスで計算してください。",
+        "en": "The output (on device {device}) cannot be read: {error}. Keep the model on the device of its input."},
     "module.zero_grad": {
         "ja": "勾配がすべて 0 のパラメータがあります: {names}。出力に効いていない (0 倍されている、など) 層がないか確かめてください。",
         "en": ("These parameters got an all-zero gradient: {names}. "
@@ -101,9 +104,22 @@ def require_gradients(model, out, loss_fn) -> None:
     """
     named = list(model.named_parameters())
     expect(out.requires_grad, t("module.no_grad", names=short_list(name for name, _ in named)))
-    loss = loss_fn(out)
+    loss = call(trusted(loss_fn), out)  # inside call: a model on another device fails clearly, never crashes
     call(loss.backward)
     missing = [name for name, p in named if p.grad is None]
     expect(not missing, t("module.no_grad", names=short_list(missing)))
-    zero = [name for name, p in named if not bool(p.grad.abs().sum() > 0)]
+    zero = [name for name, p in named if not bool(call(_any_nonzero, p.grad))]
     expect(not zero, t("module.zero_grad", names=short_list(zero)))
+
+
+@trusted
+def _any_nonzero(grad) -> bool:
+    return bool(grad.detach().abs().sum().cpu() > 0)
+
+
+def readable(out, what: str = "forward"):
+    """The output as a float32 CPU tensor to compare values on, whatever its device and dtype."""
+    try:
+        return out.detach().float().cpu()
+    except Exception as e:  # a meta tensor, a device that cannot copy back
+        fail(t("module.unreadable", device=out.device, error=f"{type(e).__name__}: {e}"[:200]))
