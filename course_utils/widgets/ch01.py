@@ -147,6 +147,7 @@ def perceptron_explorer(w1: float = 0.5, w2: float = 0.5, th: float = 1.2, gate:
         return fig
 
     box = explorer(controls, _compute, draw)
+    box.output.layout.flex = "0 0 auto"  # the plot keeps its size; the table wraps below it when the row is narrow
     box.table = table
     box.children = (W.HTML(f"<b>{html.escape(t('ch01w.title'))}</b>"),
                     W.HBox([controls["w1"], controls["w2"]], layout=W.Layout(flex_flow="row wrap")),
