@@ -89,6 +89,10 @@ def main(argv=None) -> int:
     p_grade.add_argument("notebooks", nargs="+")
     p_grade.add_argument("--reference", help="folder of the released notebooks (trusted fingerprints)")
     p_grade.add_argument("--markdown", help="also write the table to this file")
+    from .grade_submissions import add_arguments as grade_submissions_arguments
+
+    grade_submissions_arguments(sub.add_parser(
+        "grade-submissions", help="grade a class's notebooks with the instructor's course_utils"))
     sub.add_parser("doctor", help="print versions, device, font and data availability")
     p_repo = sub.add_parser("student-repo", help="write a ready-to-push exercise repository")
     p_repo.add_argument("src", help="folder of instructor notebooks (e.g. notebooks/ja)")
@@ -99,6 +103,10 @@ def main(argv=None) -> int:
 
     if args.command == "doctor":
         return doctor()
+    if args.command == "grade-submissions":
+        from .grade_submissions import main_from_args
+
+        return main_from_args(args, args.lang)
     if args.command == "student-repo":
         from .release import ReleaseError
         from .student_repo import make_student_repo

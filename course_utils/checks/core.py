@@ -104,6 +104,7 @@ LIBRARY_OPS = {
 # would slow down several times over; their student code runs unwatched.
 UNWATCHED = {"lenet", "unet"}
 _CHECKS_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_CHECKS_PART = os.sep + os.path.join("course_utils", "checks") + os.sep  # any copy (the grader loads its own)
 _current: list = []  # the Check blocks now running (innermost last)
 _MODES = ("__torch_function__", "__torch_dispatch__")  # a check's torch mode (modules.Recorder) runs inside
 # Functions of the checks a student's answer may call. Only for a test of chapter 07 that builds an
@@ -207,11 +208,15 @@ def _op_keys(check_name):
     return keys
 
 
+def _in_checks(filename: str) -> bool:
+    return filename.startswith(_CHECKS_DIR) or _CHECKS_PART in filename
+
+
 def _inside_trusted(frame) -> bool:
     """Whether a frame of the checks runs for a check's own torch mode or trusted hook."""
     while frame is not None:
         code = frame.f_code
-        if code.co_filename.startswith(_CHECKS_DIR) and (code.co_name in _MODES or code in _trusted_code):
+        if _in_checks(code.co_filename) and (code.co_name in _MODES or code in _trusted_code):
             return True
         frame = frame.f_back
     return False
@@ -228,7 +233,7 @@ class _Watch:
     def __call__(self, frame, event, arg):
         if event == "call":
             code = frame.f_code
-            if self.reference is None and code.co_filename.startswith(_CHECKS_DIR) and not _inside_trusted(frame):
+            if self.reference is None and _in_checks(code.co_filename) and not _inside_trusted(frame):
                 module = os.path.splitext(os.path.basename(code.co_filename))[0]
                 where = f"course_utils.checks.{module}.{code.co_name}"
                 if where not in STUDENT_HELPERS:

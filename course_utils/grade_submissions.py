@@ -1,0 +1,446 @@
+"""The instructor's grading run: a class's notebooks executed with the instructor's course_utils.
+
+``python -m course_utils grade-submissions SUBMISSIONS/ --reference RELEASE/ [--out DIR] [--jobs N]
+[--timeout S] [--cell-timeout S] [--memory-gb G]``
+
+``SUBMISSIONS/`` holds one folder per student (anything inside: their exercise repository);
+``RELEASE/`` the released notebooks (their metadata records every check cell). For each student
+and each released notebook, in a worker process of its own (``--jobs`` at a time, one per core
+by default):
+
+1. the submission is copied to a private folder without any ``course_utils`` of its own (nor a
+   ``sitecustomize``/``usercustomize``), and a copy of the instructor's package is put first on
+   the kernel's ``PYTHONPATH`` (``PYTHONSAFEPATH=1``: the notebook's folder is not on sys.path);
+2. the student's notebook runs cell by cell (nbclient, errors allowed, a time limit per cell (the
+   first code cell, which imports torch, at least SETUP_TIMEOUT) and per notebook, an
+   address-space limit for the kernel); a hang is interrupted, a dead kernel
+   ends the notebook, and nothing of it can stop the other workers;
+3. each check cell is found by its fingerprint from the release (a deleted or edited check cell
+   counts as failed); right after it ran, the grader runs the same check again from a fresh copy
+   of the instructor's package loaded under a random private name from a folder made for that
+   moment, on the objects the check cell names, outside the notebook's history. Success is read
+   from that private copy's record (``checks.core.OUTCOMES``) and reported on a line tagged with a
+   random token made for that check: printed text, a replaced ``cu.checks.X`` or the student's
+   copy of course_utils do not count.
+
+The class's results go to ``DIR/grades.csv`` (one row per student × exercise, with the one-line
+reason of a failure and the notes, e.g. a library call in a by-hand exercise) and
+``DIR/grades.md`` (a student × exercise table). Limits: the student's code runs in the same
+process as the private re-check, so a notebook written to attack the grader itself (patching
+NumPy or the import system) is not excluded; use a container per worker for that.
+"""
+import argparse
+import csv
+import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from . import notebooks as nbio
+from .i18n import register, t
+
+PACKAGE = Path(__file__).resolve().parent
+SETUP_TIMEOUT = 180  # seconds at least for the first code cell (importing torch is slow on a loaded machine)
+SKIP = ("course_utils", ".git", ".ipynb_checkpoints", "__pycache__", "sitecustomize.py", "usercustomize.py")
+
+register({
+    "gs.altered": {"ja": "チェックのセルが削除または変更されています", "en": "the check cell was deleted or changed"},
+    "gs.missing_notebook": {"ja": "ノートブック {name} が提出にありません", "en": "notebook {name} is not in the submission"},
+    "gs.not_reached": {"ja": "チェックのセルまで実行されませんでした ({why})", "en": "the check cell was not reached ({why})"},
+    "gs.timeout": {"ja": "時間切れ", "en": "time limit"},
+    "gs.dead": {"ja": "カーネルが停止しました", "en": "the kernel died"},
+    "gs.no_result": {"ja": "チェックの結果が返りませんでした ({why})", "en": "the check returned no result ({why})"},
+    "gs.worker": {"ja": "採点プロセスが異常終了しました ({why})", "en": "the grading process failed ({why})"},
+    "gs.no_reference": {"ja": "{path} に配布版のノートブック (metadata.course.checks) がありません。",
+                        "en": "No released notebooks (metadata.course.checks) in {path}."},
+    "gs.no_students": {"ja": "{path} に学生のフォルダがありません。", "en": "No student folders in {path}."},
+    "gs.wrote": {"ja": "書き出し: {csv}, {md} ({n} 人、{seconds:.1f} 秒)",
+                 "en": "wrote {csv} and {md} ({n} students, {seconds:.1f} s)"},
+    "gs.student": {"ja": "学生", "en": "student"},
+    "gs.total": {"ja": "合計", "en": "total"},
+})
+
+# Runs in the student's kernel right after a check cell: a fresh private copy of the package,
+# the check called on the objects the check cell names, the result on a line tagged with TOKEN.
+GRADER = r'''
+def _cu_private_check(token, package, lang, name, source):
+    import ast, contextlib, importlib.util, io, json, sys
+    key = "_cu_grader_" + token
+    result = {"passed": False, "reason": "", "notes": []}
+    try:
+        spec = importlib.util.spec_from_file_location(key, package + "/__init__.py",
+                                                      submodule_search_locations=[package])
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[key] = module
+        spec.loader.exec_module(module)
+        module.i18n.set_language(lang)
+        core = module.checks.core
+        namespace = dict(get_ipython().user_ns)
+        namespace["cu"] = module
+        call = next(node for node in ast.walk(ast.parse(source)) if isinstance(node, ast.Call)
+                    and ast.unparse(node.func).replace(" ", "") == "cu.checks." + name)
+        ev = lambda node: eval(compile(ast.Expression(node), "<check>", "eval"), namespace)
+        args = []
+        for node in call.args:
+            args.extend(ev(node.value)) if isinstance(node, ast.Starred) else args.append(ev(node))
+        kwargs = {k.arg: ev(k.value) for k in call.keywords if k.arg}
+        start = len(core.OUTCOMES)
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            try:
+                getattr(module.checks, name)(*args, **kwargs)
+            except core.ExerciseFailed:
+                pass
+        outcomes = [o for o in core.OUTCOMES[start:] if o.check == name]
+        if outcomes:
+            result = {"passed": bool(outcomes[-1].passed), "reason": outcomes[-1].reason, "notes": outcomes[-1].notes}
+        else:
+            result["reason"] = "no outcome"
+    except BaseException as e:
+        result["reason"] = (type(e).__name__ + ": " + str(e))[:300]
+    finally:
+        for k in [k for k in sys.modules if k == key or k.startswith(key + ".")]:
+            del sys.modules[k]
+    sys.stdout.write("\n" + token + json.dumps(result) + "\n")
+    sys.stdout.flush()
+'''
+
+
+# The worker imports this module without course_utils/__init__ (no torch, matplotlib, widgets).
+BOOT = """import sys, types
+root = sys.argv[1] + "/course_utils"
+package = types.ModuleType("course_utils")
+package.__path__ = [root]
+sys.modules["course_utils"] = package
+from course_utils.grade_submissions import worker_main
+sys.exit(worker_main(sys.argv[2]))
+"""
+
+
+class GradeSubmissionsError(ValueError):
+    """Input that cannot be graded; the message says why."""
+
+
+def _copy_package(dst: Path, src: Path = PACKAGE) -> Path:
+    """A copy of the instructor's course_utils (``src``) in ``dst/course_utils``."""
+    shutil.copytree(src, dst / "course_utils", ignore=shutil.ignore_patterns("__pycache__", "templates"))
+    return dst / "course_utils"
+
+
+def _copy_submission(src: Path, dst: Path) -> None:
+    """The submission without its own course_utils or start-up hooks (the instructor's are used)."""
+    shutil.copytree(src, dst, symlinks=True, ignore=lambda _d, names: [n for n in names if n in SKIP])
+
+
+def reference_notebooks(reference) -> dict:
+    """``{relative path: notebook}`` of the released notebooks that record check cells."""
+    reference = Path(reference)
+    paths = [reference] if reference.is_file() else sorted(reference.rglob("*.ipynb"))
+    found = {}
+    for path in paths:
+        if ".ipynb_checkpoints" in path.parts:
+            continue
+        nb = nbio.read(path)
+        if nb.get("metadata", {}).get("course", {}).get("checks") is not None:
+            found[path.name if reference.is_file() else path.relative_to(reference).as_posix()] = nb
+    if not found:
+        raise GradeSubmissionsError(t("gs.no_reference", path=reference))
+    return found
+
+
+def find_notebook(folder: Path, relative: str):
+    """The student's copy of a released notebook: the same relative path's tail, else the same name."""
+    parts = Path(relative).parts
+    candidates = [p for p in sorted(folder.rglob(parts[-1])) if ".ipynb_checkpoints" not in p.parts]
+    for p in candidates:
+        if p.parts[-len(parts):] == parts:
+            return p
+    for p in candidates:
+        if p.parts[-2:] == parts[-2:]:
+            return p
+    return candidates[0] if candidates else None
+
+
+def match_checks(nb: dict, checks: list) -> dict:
+    """``{cell index: check record}`` for every check cell present and unchanged (by fingerprint)."""
+    cells = list(enumerate(nb["cells"]))
+    matched, used = {}, set()
+    for check in checks:
+        hit = next((i for i, c in cells if c["cell_type"] == "code" and c.get("id") == check["cell_id"]
+                    and nbio.fingerprint(c) == check["sha256"] and i not in used), None)
+        if hit is None:
+            hit = next((i for i, c in cells if c["cell_type"] == "code" and nbio.fingerprint(c) == check["sha256"]
+                        and i not in used), None)
+        if hit is not None:
+            matched[hit] = check
+            used.add(hit)
+    return matched
+
+
+# --------------------------------------------------------------------------------- worker
+
+def _result(check, passed=False, reason="", notes=()):
+    return {"check": check, "passed": bool(passed), "reason": reason, "notes": list(notes)}
+
+
+def _private_check(client, cell_index, token_dir: Path, lang: str, check: dict, source: str, timeout: float):
+    """Run the check again from a fresh private copy of the package; its tagged result."""
+    import nbformat
+
+    token = secrets.token_hex(16)
+    try:
+        package = _copy_package(token_dir / token, token_dir / "pristine" / "course_utils")
+    except OSError as e:
+        return _result(check["check"], reason=t("gs.no_result", why=f"{type(e).__name__}: {e}"[:160])), None
+    code = GRADER + f"\n_cu_private_check({token!r}, {str(package)!r}, {lang!r}, {check['check']!r}, {source!r})\n" \
+        "del _cu_private_check\n"
+    cell = nbformat.v4.new_code_cell(code)
+    client.timeout = max(1, int(timeout))
+    try:
+        client.execute_cell(cell, cell_index, store_history=False)
+    except Exception as e:
+        return _result(check["check"], reason=t("gs.no_result", why=type(e).__name__)), e
+    finally:
+        shutil.rmtree(token_dir / token, ignore_errors=True)
+    text = "".join(o.get("text", "") for o in cell.outputs if o.get("output_type") == "stream")
+    for line in text.splitlines():
+        if line.startswith(token):
+            data = json.loads(line[len(token):])
+            return _result(check["check"], data.get("passed"), data.get("reason", ""), data.get("notes", ())), None
+    return _result(check["check"], reason=t("gs.no_result", why="-")), None
+
+
+def grade_one(task: dict) -> list:
+    """Execute one student's notebook and grade every check of its release (in this process)."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+    reference = task["reference"]
+    checks = reference["metadata"]["course"]["checks"]
+    lang = nbio.language(reference)
+    notebook = Path(task["notebook"]) if task.get("notebook") else None
+    if notebook is None:
+        return [_result(c["check"], reason=t("gs.missing_notebook", name=task["relative"])) for c in checks]
+    student = nbio.read(notebook)
+    matched = match_checks(student, checks)
+    results = {c["check"]: _result(c["check"], reason=t("gs.altered")) for c in checks}  # unless matched
+    pending = dict(matched)
+    nb = nbformat.from_dict(student)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    env = dict(os.environ, PYTHONPATH=task["package_parent"], PYTHONSAFEPATH="1", MPLBACKEND="Agg",
+               PYTHONDONTWRITEBYTECODE="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    env.pop("PYTHONSTARTUP", None)
+    client = NotebookClient(nb, timeout=task["cell_timeout"], kernel_name="python3", allow_errors=True,
+                            interrupt_on_timeout=True, resources={"metadata": {"path": str(notebook.parent)}})
+    deadline = time.monotonic() + task["timeout"]
+    why, first = None, True
+    # the private copies come from a pristine copy made before the notebook runs, in a folder the
+    # kernel is never told about (a notebook may delete the package it imported)
+    token_dir = Path(tempfile.mkdtemp(prefix="cu-"))
+    _copy_package(token_dir / "pristine", Path(task["source_package"]))
+    try:
+        with client.setup_kernel(env=env, cwd=str(notebook.parent)):
+            for index, cell in enumerate(nb.cells):
+                if cell.cell_type != "code":
+                    continue
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    why = t("gs.timeout")
+                    break
+                limit = max(task["cell_timeout"], SETUP_TIMEOUT) if first else task["cell_timeout"]
+                first = False
+                client.timeout = max(1, int(min(limit, remaining)))
+                try:
+                    client.execute_cell(cell, index)
+                except CellTimeoutError:
+                    pass  # interrupted; the notebook carries on while time remains
+                except DeadKernelError:
+                    why = t("gs.dead")
+                    break
+                if index in pending:
+                    check = pending.pop(index)
+                    result, error = _private_check(client, index, token_dir, lang, check, nbio.source(cell),
+                                                   task["check_timeout"])
+                    results[check["check"]] = result
+                    if isinstance(error, DeadKernelError):
+                        why = t("gs.dead")
+                        break
+    except DeadKernelError:
+        why = t("gs.dead")
+    except Exception as e:  # a kernel that will not start, ...
+        why = f"{type(e).__name__}: {e}"[:200]
+    finally:
+        shutil.rmtree(token_dir, ignore_errors=True)
+    for check in pending.values():
+        results[check["check"]] = _result(check["check"], reason=t("gs.not_reached", why=why or "-"))
+    return [results[c["check"]] for c in checks]
+
+
+def _limit_memory(gigabytes: float) -> None:
+    import resource
+
+    limit = int(gigabytes * (1 << 30))
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def worker_main(task_file: str) -> int:
+    """``python -m course_utils.grade_submissions --worker TASK.json``: grade one notebook."""
+    from . import i18n
+
+    task = json.loads(Path(task_file).read_text(encoding="utf-8"))
+    i18n.set_language(task["lang"])
+    if task.get("memory_gb"):
+        _limit_memory(task["memory_gb"])
+    os.chdir(task["work"])
+    results = grade_one(task)
+    nbio.write_atomically(task["out"], json.dumps(results))
+    return 0
+
+
+# --------------------------------------------------------------------------------- the class
+
+def _run_task(task: dict, wall: float) -> list:
+    """One notebook in a worker process of its own; its results even when it fails or hangs."""
+    checks = task["reference"]["metadata"]["course"]["checks"]
+    task_file = Path(task["work"]).parent / (Path(task["out"]).stem + ".task.json")
+    task_file.write_text(json.dumps(task), encoding="utf-8")
+    env = dict(os.environ, PYTHONPATH=task["package_parent"], PYTHONSAFEPATH="1")
+    proc = subprocess.Popen([sys.executable, "-c", BOOT, task["package_parent"], str(task_file)],
+                            cwd=task["work"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    try:
+        _, err = proc.communicate(timeout=wall)
+        why = None if proc.returncode == 0 else (err.decode(errors="replace").strip().splitlines() or ["?"])[-1][:200]
+    except subprocess.TimeoutExpired:
+        why = t("gs.timeout")
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # the worker and its kernel
+        except (ProcessLookupError, PermissionError):
+            pass
+        proc.wait()
+    out = Path(task["out"])
+    if why is None and out.exists():
+        return json.loads(out.read_text(encoding="utf-8"))
+    return [_result(c["check"], reason=t("gs.worker", why=why or "-")) for c in checks]
+
+
+def grade_submissions(submissions, reference, out="grades", jobs=None, timeout=600.0, cell_timeout=120.0,
+                      check_timeout=120.0, memory_gb=16.0, lang=None) -> list:
+    """Grade every student folder of ``submissions`` against the release ``reference``.
+
+    Returns rows ``{"student", "notebook", "check", "passed", "reason", "notes"}`` and writes
+    ``out/grades.csv`` and ``out/grades.md``.
+    """
+    from . import i18n
+
+    start = time.monotonic()
+    lang = lang or i18n.language()
+    submissions, out = Path(submissions).resolve(), Path(out).resolve()
+    released = reference_notebooks(reference)
+    students = sorted(p for p in submissions.iterdir() if p.is_dir() and not p.name.startswith(".")) \
+        if submissions.is_dir() else []
+    if not students:
+        raise GradeSubmissionsError(t("gs.no_students", path=submissions))
+    jobs = jobs or os.cpu_count() or 1
+    out.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix="cu-grade-"))
+    tasks = []
+    try:
+        for n, student in enumerate(students):
+            for k, (relative, nb) in enumerate(released.items()):
+                base = scratch / f"{n}-{k}"
+                package_parent = base / "pkg"
+                _copy_package(package_parent)
+                work = base / "work"
+                _copy_submission(student, work)
+                found = find_notebook(work, relative)
+                tasks.append({"student": student.name, "relative": relative, "reference": nb, "source_package": str(PACKAGE),
+                              "notebook": str(found) if found else None, "work": str(work),
+                              "package_parent": str(package_parent), "out": str(base / "result.json"),
+                              "timeout": timeout, "cell_timeout": cell_timeout, "check_timeout": check_timeout,
+                              "memory_gb": memory_gb, "lang": lang})
+        n_checks = max(len(nb["metadata"]["course"]["checks"]) for nb in released.values())
+        wall = timeout + n_checks * check_timeout + 60
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            outcomes = list(pool.map(lambda task: _run_task(task, wall), tasks))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    rows = []
+    for task, results in zip(tasks, outcomes):
+        for r in results:
+            rows.append({"student": task["student"], "notebook": task["relative"], **r})
+    write_tables(rows, out)
+    print(t("gs.wrote", csv=out / "grades.csv", md=out / "grades.md", n=len(students),
+            seconds=time.monotonic() - start))
+    return rows
+
+
+def _cell(text: str) -> str:
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def write_tables(rows: list, out: Path) -> None:
+    """``grades.csv`` (one row per student × exercise) and ``grades.md`` (a student × exercise table)."""
+    with open(out / "grades.csv", "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["student", "notebook", "check", "passed", "points", "reason", "notes"])
+        for r in rows:
+            writer.writerow([r["student"], r["notebook"], r["check"], r["passed"], int(r["passed"]),
+                             "" if r["passed"] else r["reason"], " ".join(r["notes"])])
+    columns = list(dict.fromkeys((r["notebook"], r["check"]) for r in rows))
+    students = list(dict.fromkeys(r["student"] for r in rows))
+    by = {(r["student"], r["notebook"], r["check"]): r for r in rows}
+    lines = ["| " + " | ".join([t("gs.student")] + [f"`{c}`" for _, c in columns] + [t("gs.total")]) + " |",
+             "|" + "---|" * (len(columns) + 2)]
+    for s in students:
+        cells, points = [], 0
+        for nb, c in columns:
+            r = by.get((s, nb, c))
+            if r is None:
+                cells.append("")
+                continue
+            points += r["passed"]
+            note = f" ({_cell(' '.join(r['notes']))[:120]})" if r["notes"] else ""
+            cells.append(("✅" + note) if r["passed"] else f"❌ {_cell(r['reason'])[:160]}{note}")
+        lines.append("| " + " | ".join([_cell(s)] + cells + [f"{points} / {len(columns)}"]) + " |")
+    nbio.write_atomically(out / "grades.md", "\n".join(lines) + "\n")
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("submissions", help="folder with one folder per student")
+    parser.add_argument("--reference", required=True, help="folder of the released notebooks")
+    parser.add_argument("--out", default="grades", help="where grades.csv and grades.md go")
+    parser.add_argument("--jobs", type=int, default=None, help="notebooks graded at once (default: one per core)")
+    parser.add_argument("--timeout", type=float, default=600.0, help="seconds per notebook")
+    parser.add_argument("--cell-timeout", type=float, default=120.0, help="seconds per cell")
+    parser.add_argument("--check-timeout", type=float, default=120.0, help="seconds per private re-check")
+    parser.add_argument("--memory-gb", type=float, default=16.0, help="address-space limit per notebook's kernel")
+
+
+def main_from_args(args, lang) -> int:
+    try:
+        rows = grade_submissions(args.submissions, args.reference, out=args.out, jobs=args.jobs,
+                                 timeout=args.timeout, cell_timeout=args.cell_timeout,
+                                 check_timeout=args.check_timeout, memory_gb=args.memory_gb, lang=lang)
+    except GradeSubmissionsError as e:
+        print(e, file=sys.stderr)
+        return 2
+    return 0 if all(r["passed"] for r in rows) else 1
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--worker":
+        sys.exit(worker_main(sys.argv[2]))
+    parser = argparse.ArgumentParser(prog="python -m course_utils.grade_submissions")
+    add_arguments(parser)
+    sys.exit(main_from_args(parser.parse_args(), None))
