@@ -73,6 +73,13 @@ register({
                       "en": "dx is right at pixels that lie in one window only and wrong where windows overlap "
                             "({n} pixels here). col2im must add the gradients of overlapping windows: dx[...] += "
                             "instead of dx[...] = (a pixel feeds every output whose window holds it)."},
+    "ch05l.case_class": {"ja": "クラス", "en": "class"},
+    "ch05l.case_numeric": {"ja": "数値微分", "en": "numerical gradients"},
+    "ch05l.case_autograd": {"ja": "torch の自動微分", "en": "torch autograd"},
+    "ch05l.case_reference": {"ja": "{names} をコピーせずに持つ (最適化手法がその場で更新する)",
+                             "en": "{names} kept by reference (an optimiser updates them in place)"},
+    "ch05l.case_twice": {"ja": "forward を 2 回 → backward は最後の入力で、backward を 2 回 → 同じ勾配",
+                         "en": "forward twice, then backward: the latest input counts; backward twice: same gradients"},
     "ch05l.numerical": {"ja": "(期待値は損失 L = Σ out·dout の中心差分による数値微分です。)",
                         "en": "(The expected values are central-difference numerical gradients of L = Σ out·dout.)"},
 })
@@ -253,7 +260,7 @@ def _run_case(Conv, x, W, b, s, p, dout, numeric, rng):
 
 
 def _check_reference_and_state(c, Conv, rng):
-    c.case("W and b kept by reference (an optimiser updates them in place)")
+    c.case(t("ch05l.case_reference", names="W, b"))
     x = rng.normal(size=(2, 2, 5, 5))
     W, b = rng.normal(size=(3, 2, 3, 3)), rng.normal(size=3)
     layer = call(Conv, W, b, stride=1, pad=1)
@@ -263,7 +270,7 @@ def _check_reference_and_state(c, Conv, rng):
     got = call(layer.forward, x)
     close(got, _torch_conv(x, W, b, 1, 1), "forward(x)", extra=t("ch05l.by_reference", names="W, b"))
 
-    c.case("forward twice, then backward: the latest input counts; backward twice: same gradients")
+    c.case(t("ch05l.case_twice"))
     x1, x2 = rng.normal(size=(2, 2, 5, 5)), rng.normal(size=(2, 2, 5, 5))
     dout = rng.normal(size=(2, 3, 3, 3))
     layer = call(Conv, W, b, stride=2, pad=1)
@@ -300,11 +307,11 @@ def conv_layer(Conv):
         ((2, 3, 11, 9), (4, 4, 4), 3, 1),
     ]
     with Check("conv_layer") as c, np.errstate(all="ignore"):
-        c.case("class")
+        c.case(t("ch05l.case_class"))
         require_callable(Conv, "Conv")
         for numeric, cases in ((True, small), (False, large)):
             for xs, (f, kh, kw), s, p in cases:
-                tag = "numerical gradients" if numeric else "torch autograd"
+                tag = t("ch05l.case_numeric") if numeric else t("ch05l.case_autograd")
                 c.case(f"x {xs}, W ({f}, {xs[1]}, {kh}, {kw}), stride={s}, pad={p} ({tag})")
                 x = rng.normal(size=xs)
                 W, b = rng.normal(size=(f, xs[1], kh, kw)), rng.normal(size=f)

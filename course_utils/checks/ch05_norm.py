@@ -64,6 +64,19 @@ register({
                          "en": "With train=False units were dropped. At inference nothing is dropped: return x."},
     "ch05n.eval_changed": {"ja": "train=False のときは x をそのまま返してください。",
                            "en": "With train=False return x unchanged."},
+    "ch05n.case_default": {"ja": " (既定値)", "en": " (default)"},
+    "ch05n.case_backward": {"ja": "forward の後の backward(dout), ratio={ratio}", "en": "backward(dout) after forward, ratio={ratio}"},
+    "ch05n.case_two_masks": {"ja": "forward を 2 回 → マスクも 2 通り、backward は最後のマスクで",
+                             "en": "two forward calls draw two masks; backward follows the latest"},
+    "ch05n.case_eval": {"ja": "forward(x, {how}), ratio={ratio}: x のまま", "en": "forward(x, {how}), ratio={ratio}: x unchanged"},
+    "ch05n.case_running": {"ja": "学習の forward {k} 回の後の train=False: 移動平均 (momentum 0.1、初期値 0 と 1)",
+                           "en": "train=False after {k} training forward(s): running mean / var (momentum 0.1, from 0 and 1)"},
+    "ch05n.case_eval_frozen": {"ja": "train=False では移動平均を変えない", "en": "train=False does not change the running statistics"},
+    "ch05n.case_train": {"ja": "学習時の forward / backward, {name}", "en": "forward / backward (train), {name}"},
+    "ch05n.case_latest": {"ja": "forward を 2 回 → backward は最後の入力で", "en": "forward twice, then backward: the latest input counts"},
+    "ch05n.case_scales": {"ja": "x (32, 5)、列ごとに大きさが違う", "en": "x (32, 5), different scales"},
+    "ch05n.case_constant": {"ja": "x (6, 3)、値が一定の列を含む", "en": "x (6, 3) with a constant column"},
+    "ch05n.case_tiny": {"ja": "x (8, 4)、分散 1e-6 (eps より小さい) の列を含む", "en": "x (8, 4), one column of variance 1e-6 (below eps)"},
     "ch05n.axis": {"ja": "正規化の軸が違います。x (N, D) のバッチ方向 axis=0 で平均と分散を取ります。",
                    "en": "Wrong axis: take the mean and variance over the batch, axis=0 of x (N, D)."},
     "ch05n.ddof": {"ja": "分散を不偏分散 (ddof=1) で計算しています。正規化には x.var(axis=0) (ddof=0) を使います "
@@ -144,19 +157,19 @@ def dropout(Dropout):
     np.random.seed(0)  # students' np.random.rand gives the same masks on every run
     try:
         with Check("dropout") as c:
-            c.case("class")
+            c.case(t("ch05l.case_class"))
             require_callable(Dropout, "Dropout")
             x = rng.uniform(0.5, 1.5, size=(400, 250)) * rng.choice([-1.0, 1.0], size=(400, 250))
             for ratio, given in ((0.5, False), (0.5, True), (0.2, True), (0.8, True), (0.0, True)):
-                c.case(f"forward(x), ratio={ratio}" + ("" if given else " (default)") + ", x (400, 250)")
+                c.case(f"forward(x), ratio={ratio}" + ("" if given else t("ch05n.case_default")) + ", x (400, 250)")
                 layer, out = _drop_case(c, Dropout, ratio, x, given)
-                c.case(f"backward(dout) after forward, ratio={ratio}")
+                c.case(t("ch05n.case_backward", ratio=ratio))
                 dout = rng.normal(size=x.shape)
                 dx = call_unchanged(method(layer, "backward"), dout)
                 close(dx, dout * out / x, "backward(dout)",
                       [(dout * (out != 0), t("ch05n.backward_scale"))],
                       extra=t("ch05n.backward_mask") if ratio > 0 else None)
-            c.case("two forward calls draw two masks; backward follows the latest")
+            c.case(t("ch05n.case_two_masks"))
             layer = call(Dropout, ratio=0.5)
             first = as_float(call(method(layer, "forward"), x), x.shape)
             second = as_float(call(layer.forward, x), x.shape)
@@ -166,8 +179,8 @@ def dropout(Dropout):
             close(call(method(layer, "backward"), dout), dout * second / x, "backward(dout)",
                   [(dout * first / x, t("ch05n.backward_mask"))])
             for ratio in (0.5, 0.3):
-                for how in ("train=False", "positional False"):
-                    c.case(f"forward(x, {how}), ratio={ratio}: x unchanged")
+                for how in ("train=False", "False"):
+                    c.case(t("ch05n.case_eval", how=how, ratio=ratio))
                     layer = call(Dropout, ratio=ratio)
                     got = call_unchanged(method(layer, "forward"), x, train=False) if how == "train=False" \
                         else call_unchanged(layer.forward, x, False)
@@ -257,7 +270,7 @@ def _check_running(c, BatchNorm, rng):
         return gamma * (x_eval - mean) / np.sqrt(var + 1e-5) + beta
 
     for k, batch in enumerate(batches, start=1):
-        c.case(f"train=False after {k} training forward(s): running mean / var (momentum 0.1, from 0 and 1)")
+        c.case(t("ch05n.case_running", k=k))
         call(method(layer, "forward"), batch)
         got = call_unchanged(layer.forward, x_eval, train=False)
         unbiased, biased = evaluated(*_running(batches[:k], True)), evaluated(*_running(batches[:k], False))
@@ -271,7 +284,7 @@ def _check_running(c, BatchNorm, rng):
                          (evaluated(*_running(batches[:k], unb, momentum=1.0)), t("ch05n.running_last")),
                          (evaluated(*_running(batches[:k], unb, var0=0.0)), t("ch05n.running_init"))]
         close(got, unbiased, "forward(x, train=False)", suspects, tol=dict(rtol=1e-6, atol=1e-8))
-    c.case("train=False does not change the running statistics")
+    c.case(t("ch05n.case_eval_frozen"))
     before = as_float(call(layer.forward, x_eval, train=False), x_eval.shape)
     call(layer.forward, rng.normal(loc=-5.0, size=(8, D)), train=False)
     close(call(layer.forward, x_eval, train=False), before, "forward(x, train=False)",
@@ -282,21 +295,21 @@ def batchnorm(BatchNorm):
     """Check the class ``BatchNorm(gamma, beta, eps=1e-5)``; see the module docstring."""
     rng = np.random.default_rng(17)
     with Check("batchnorm") as c, np.errstate(all="ignore"):
-        c.case("class")
+        c.case(t("ch05l.case_class"))
         require_callable(BatchNorm, "BatchNorm")
         constant = rng.normal(size=(6, 3))
         constant[:, 1] = 2.5            # variance 0: only eps keeps it finite
         tiny = rng.normal(size=(8, 4)) * [1.0, 1e-3, 10.0, 1.0]   # variance 1e-6 < eps
         cases = [("x (4, 3)", rng.normal(size=(4, 3))),
-                 ("x (32, 5), different scales", rng.normal(loc=3.0, size=(32, 5)) * [0.1, 1, 10, 100, 1]),
-                 ("x (6, 3) with a constant column", constant),
-                 ("x (8, 4), one column of variance 1e-6 (below eps)", tiny),
+                 (t("ch05n.case_scales"), rng.normal(loc=3.0, size=(32, 5)) * [0.1, 1, 10, 100, 1]),
+                 (t("ch05n.case_constant"), constant),
+                 (t("ch05n.case_tiny"), tiny),
                  ("x (2, 7)", rng.normal(size=(2, 7))), ("x (64, 1)", rng.normal(size=(64, 1)))]
         for name, x in cases:
-            c.case(f"forward / backward (train), {name}")
+            c.case(t("ch05n.case_train", name=name))
             D = x.shape[1]
             _bn_case(BatchNorm, x, rng.uniform(0.5, 2.0, D), rng.normal(size=D), rng.normal(size=x.shape))
-        c.case("gamma and beta kept by reference (an optimiser updates them in place)")
+        c.case(t("ch05l.case_reference", names="gamma, beta"))
         x = rng.normal(size=(10, 4))
         gamma, beta = rng.uniform(0.5, 2.0, 4), rng.normal(size=4)
         layer = call(BatchNorm, gamma, beta)
@@ -305,7 +318,7 @@ def batchnorm(BatchNorm):
         beta -= 1.0
         close(call(layer.forward, x), _bn_reference(x, gamma, beta, 1e-5), "forward(x)",
               extra=t("ch05l.by_reference", names="gamma, beta"))
-        c.case("forward twice, then backward: the latest input counts")
+        c.case(t("ch05n.case_latest"))
         x2, dout = rng.normal(loc=1.0, size=(10, 4)), rng.normal(size=(10, 4))
         call(layer.forward, x2)
         dx = call(method(layer, "backward"), dout)
