@@ -47,8 +47,27 @@ def _key(path) -> tuple:
     return Path(path).parts[-2:]
 
 
-def read_report(path) -> dict:
-    """``{(notebook key, cell id): outcome}`` plus ``(notebook key, "check:NAME")`` entries."""
+def failure_reason(case) -> str:
+    """The one-line reason of a failed check in a junit test case: the check's "✗ name: …" line and
+    the line after it (the first line of the detail), else the failure's message."""
+    for tag in ("failure", "error"):
+        element = case.find(tag)
+        if element is None:
+            continue
+        text = "\n".join(filter(None, [element.text or "", element.get("message") or ""]))
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        for i, line in enumerate(lines):
+            at = line.find("✗ ")
+            if at >= 0:
+                detail = lines[i + 1] if i + 1 < len(lines) else ""
+                return " ".join([line[at:], detail]).strip()[:300]
+        return (lines[-1] if lines else "")[:300]
+    return ""
+
+
+def read_report(path, reasons: dict | None = None) -> dict:
+    """``{(notebook key, cell id): outcome}`` plus ``(notebook key, "check:NAME")`` entries;
+    ``reasons`` (a dict, optional) gets the one-line reason of each failure under the same keys."""
     if not Path(path).exists():
         raise GradeError(t("grade.missing_file", path=path))
     try:
@@ -63,14 +82,19 @@ def read_report(path) -> dict:
         bad = any(case.find(tag) is not None for tag in ("failure", "error", "skipped"))
         outcome = "failed" if bad else "passed"
         key = _key(props["notebook"])
+        reason = failure_reason(case) if bad else ""
         if props.get("cell_id"):
             outcomes[(key, props["cell_id"])] = outcome
+            if reasons is not None:
+                reasons[(key, props["cell_id"])] = reason
         if props.get("check"):
             outcomes.setdefault((key, "check:" + props["check"]), outcome)
+            if reasons is not None:
+                reasons.setdefault((key, "check:" + props["check"]), reason)
     return outcomes
 
 
-def grade_notebook(path, outcomes: dict, reference=None) -> list[Result]:
+def grade_notebook(path, outcomes: dict, reference=None, reasons: dict | None = None) -> list[Result]:
     path = Path(path)
     if not path.exists():
         raise GradeError(t("grade.missing_file", path=path))
@@ -94,14 +118,19 @@ def grade_notebook(path, outcomes: dict, reference=None) -> list[Result]:
             results.append(Result(path.name, check["check"], False, t("grade.not_run")))
         else:
             passed = outcome == "passed"
-            results.append(Result(path.name, check["check"], passed, t("grade.passed" if passed else "grade.failed")))
+            reason = t("grade.passed" if passed else "grade.failed")
+            why = (reasons or {}).get((key, cell.get("id"))) or (reasons or {}).get((key, "check:" + check["check"]))
+            if not passed and why:
+                reason = f"{reason}: {why}"
+            results.append(Result(path.name, check["check"], passed, reason))
     return results
 
 
 def table(results: list[Result]) -> str:
     lines = [t("grade.header"), "|---|---|---|---|"]
     for r in results:
-        lines.append(f"| {r.notebook} | `{r.check}` | {'✅' if r.passed else '❌'} {r.reason} | {int(r.passed)} / 1 |")
+        reason = " ".join(r.reason.split()).replace("|", "\\|")
+        lines.append(f"| {r.notebook} | `{r.check}` | {'✅' if r.passed else '❌'} {reason} | {int(r.passed)} / 1 |")
     lines.append("")
     lines.append(t("grade.total", points=sum(r.passed for r in results), total=len(results)))
     return "\n".join(lines)
@@ -109,9 +138,10 @@ def table(results: list[Result]) -> str:
 
 def grade(report, notebooks, reference=None) -> tuple[str, bool]:
     """The Markdown table and whether everything passed."""
-    outcomes = read_report(report)
+    reasons: dict = {}
+    outcomes = read_report(report, reasons)
     results = []
     for path in notebooks:
         ref = Path(reference) / Path(path).name if reference else None
-        results.extend(grade_notebook(path, outcomes, ref))
+        results.extend(grade_notebook(path, outcomes, ref, reasons))
     return table(results), all(r.passed for r in results)

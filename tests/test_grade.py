@@ -135,3 +135,15 @@ def test_end_to_end_nbval_then_grade(tmp_path):
     assert any("01_demo.ipynb" in line and "❌" in line for line in lines)
     assert any("02_demo.ipynb" in line and "✅" in line for line in lines)
     assert "Total: 1 / 2" in Path(tmp_path / "grade.md").read_text()
+
+
+def test_failed_exercise_gives_the_checks_one_line_reason(tmp_path):
+    path, nb = released(tmp_path)
+    ids = [c["id"] for c in code_cells(nb)]
+    report = junit(tmp_path, path, [(ids[2], "normalize_image", False)])
+    text = report.read_text().replace(
+        "boom", "ExerciseFailed: ✗ normalize_image: failed on case \"all black\".\nWrong values | (2/9 differ).")
+    report.write_text(text)
+    table, ok = grade(report, [path])
+    assert not ok
+    assert '❌ failed: ✗ normalize_image: failed on case "all black". Wrong values \\| (2/9 differ).' in table
