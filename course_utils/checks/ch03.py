@@ -15,6 +15,14 @@ __all__ = ["layers"]
 register({
     "ch03.case.classes": {"ja": "クラスを渡す", "en": "classes"},
     "ch03.case.affine": {"ja": "Affine N={N}, D={D}, M={M}", "en": "Affine N={N}, D={D}, M={M}"},
+    "ch03.case.affine_shared": {"ja": "Affine: W, b をその場で (in-place) 更新したあとの forward",
+                                "en": "Affine: forward after W and b were updated in place"},
+    "ch03.copied": {"ja": "W と b をその場で更新しても forward の結果が変わりません。__init__ で W.copy() などの"
+                          "コピーを保存していませんか? この章の最適化手法は params の配列をその場で更新するので、"
+                          "層は渡された配列そのものを持っている必要があります (コピーした層は学習しません)。",
+                    "en": "Updating W and b in place does not change forward's result: does __init__ store a copy "
+                          "(W.copy(), ...)? The chapter's optimiser updates the params arrays in place, so the "
+                          "layer must keep the arrays it was given (a layer with copies never learns)."},
     "ch03.case.affine_twice": {"ja": "Affine: forward を 2 回呼び、backward は最後の x を使う",
                                "en": "Affine: forward twice, backward uses the latest x"},
     "ch03.case.relu_fixed": {"ja": "ReLU x = [[-2, -0.5, 0.5, 3]]", "en": "ReLU x = [[-2, -0.5, 0.5, 3]]"},
@@ -188,6 +196,17 @@ def _check_affine(c, Affine, rng):
         if to_numpy(dx).shape != (N, D):
             fail(t("ch03.dx_shape", shape=(N, D)) + " " + t("check.shape", expected=(N, D), got=to_numpy(dx).shape))
         _close(dx, num_dx, "dx = dout @ W.T")
+
+    c.case(t("ch03.case.affine_shared"))  # the chapter's optimiser updates the arrays in place
+    W, b, x = rng.normal(size=(3, 2)), rng.normal(size=2), rng.normal(size=(4, 3))
+    layer = call(Affine, W, b)
+    W -= 0.5  # params["W1"] -= lr * grads["W1"], as SGD does
+    b += 0.25
+    out = call(_method(layer, "forward"), x.copy())
+    arr = _numeric(out, (4, 2))
+    if arr is not None and np.allclose(arr, x @ (W + 0.5) + (b - 0.25)) and not np.allclose(arr, x @ W + b):
+        fail(t("ch03.copied"))
+    _close(out, x @ W + b, "forward(x)")
 
     c.case(t("ch03.case.affine_twice"))
     W, b = rng.normal(size=(4, 3)), rng.normal(size=3)
