@@ -163,16 +163,37 @@ def key_lines(nb) -> list[str]:
 
 
 def differences(a: dict, b: dict) -> list[str]:
-    """What differs between two runs ``{notebook: (figures, checks)}``, one line per figure."""
+    """What differs between two runs ``{notebook: (figures, checks[, errors])}``: each figure is
+    matched by its text with the numbers left out, so a run stopped early (a timeout) shows as
+    figures missing from it, not as every later figure differing."""
     out = []
     for name in sorted(set(a) | set(b)):
-        (fa, ca), (fb, cb) = a.get(name, ([], [])), b.get(name, ([], []))
-        out += [f"{name}: {x!r} != {y!r}" for x, y in zip(fa, fb) if x != y]
-        if len(fa) != len(fb):
-            out.append(f"{name}: {len(fa)} figures, then {len(fb)}")
-        if ca != cb:
-            out.append(f"{name}: exercise results {ca} != {cb}")
+        runs = [x.get(name, ([], [], [])) for x in (a, b)]
+        by_label = [{}, {}]
+        for run, labels in zip(runs, by_label):
+            for line in run[0]:
+                labels.setdefault(NUMBER.sub("#", line), []).append(line)
+        for label in list(by_label[0]) + [k for k in by_label[1] if k not in by_label[0]]:  # printed order
+            first, second = by_label[0].get(label), by_label[1].get(label)
+            if first and second and first != second:
+                out.append(f"{name}: {first} != {second}")
+            elif not (first and second):
+                missing = 2 if first else 1
+                errors = runs[missing - 1][2] if len(runs[missing - 1]) > 2 else []
+                out.append(f"{name}: {(first or second)} not printed in run {missing}"
+                           + (f" (it stopped: {'; '.join(errors[:2])})" if errors else ""))
+        if runs[0][1] != runs[1][1]:
+            out.append(f"{name}: exercise results {runs[0][1]} != {runs[1][1]}")
     return out
+
+
+def test_differences_name_what_changed_and_what_is_missing():
+    a = {"06": (["📊 acc 97.49% (<time>)", "📊 ResNet 98.61%"], [("lenet", True)], [])}
+    b = {"06": (["📊 acc 97.77% (<time>)"], [("lenet", True)], ["cell 32: KeyboardInterrupt"])}
+    diff = differences(a, b)
+    assert diff[0] == "06: ['📊 acc 97.49% (<time>)'] != ['📊 acc 97.77% (<time>)']"
+    assert diff[1] == "06: ['📊 ResNet 98.61%'] not printed in run 2 (it stopped: cell 32: KeyboardInterrupt)"
+    assert differences(a, a) == []
 
 
 @pytest.mark.notebooks
@@ -186,15 +207,15 @@ def test_fast_reruns_give_the_same_figures():
         for report in reports.split(","):
             results = json.loads(Path(report).read_text(encoding="utf-8"))["results"]
             runs.append({f"{r['lang']}/{r['name']}": ([comparable(f) for f in r["figures"]],
-                                                      [(c["name"], c["passed"]) for c in r["checks"]])
+                                                      [(c["name"], c["passed"]) for c in r["checks"]], r["errors"])
                          for r in results})
-        assert any(figures for figures, _ in runs[0].values()), f"no figure in {reports.split(',')[0]}"
+        assert any(run[0] for run in runs[0].values()), f"no figure in {reports.split(',')[0]}"
     else:
         path = NOTEBOOKS / "en" / "00_introduction.ipynb"  # 8 s alone; trains and prints 📊 figures
         runs = []
         for _ in range(2):
             nb, result = build_course().run_notebook(path, "fast", threads=1)
-            runs.append({path.stem: (key_lines(nb), [(c["name"], c["passed"]) for c in result.checks])})
+            runs.append({path.stem: (key_lines(nb), [(c["name"], c["passed"]) for c in result.checks], result.errors)})
         assert runs[0][path.stem][0], "the notebook printed no figure to compare"
     diff = differences(*runs)
     assert not diff, "re-runs differ:\n" + "\n".join(diff)
