@@ -72,7 +72,7 @@ lint: venv
 course: venv
 	LANG=C.UTF-8 $(PY) tools/build_course.py --lang $(COURSE_LANGS) --mode $(MODE)
 
-# FAST mode gives the same numbers twice: the course built twice (`ONLY="01 06"` for some chapters), then its
+# Does FAST mode give the same numbers twice? The course built twice (`ONLY="01 06"` for some chapters), then its
 # key figures and exercise results compared, times excepted (tests/test_runtime.py says which differ)
 ONLY ?=
 determinism: venv
