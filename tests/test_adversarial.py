@@ -664,3 +664,18 @@ def test_library_op_of_a_by_hand_exercise_is_named(capsys):
     assert core.OUTCOMES[-1].passed and core.OUTCOMES[-1].notes
     cu.checks.conv2d(conv2d_ok)
     assert "conv2d" not in capsys.readouterr().out.split(":", 1)[1]
+
+
+def test_first_failure_names_the_mistake_a_repeated_one_shows_the_form():
+    core._failed_cases.clear()
+    first = refused(cu.checks.sgd_step, SGD_WRONG[0])
+    second = refused(cu.checks.sgd_step, SGD_WRONG[0])
+    assert "params[k] -= lr * grads[k]" not in first and "params[k] -= lr * grads[k]" in second
+    wrong_size = SIZE_WRONG[5]
+    first, second = refused(cu.checks.conv_output_size, wrong_size), refused(cu.checks.conv_output_size, wrong_size)
+    assert "floor(" not in first and "floor(" in second
+
+
+def test_bias_counted_per_group_is_named():
+    message = refused(cu.checks.conv_params, PARAMS_WRONG[4])
+    assert "c_out" in message and ("per group" in message or "グループごと" in message)

@@ -11,7 +11,7 @@ import numbers
 import numpy as np
 
 from ..i18n import register, t
-from .core import Check, call, call_unchanged, fail, require_callable
+from .core import Check, call, call_unchanged, fail, on_repeat, require_callable
 
 __all__ = ["perceptron", "logic_gates"]
 
@@ -52,8 +52,9 @@ register({
         "ja": "x、w、th は小数のこともあります。int() や astype(int) で整数にすると小数部分が消えます。",
         "en": "x, w and th may be fractions; int() or astype(int) drops the fractional part."},
     "ch01.hint.general": {
-        "ja": "X = Σ xᵢwᵢ (np.dot(x, w)) を求め、X ≥ th なら 1、そうでなければ 0 を返します。",
-        "en": "Compute X = Σ xᵢwᵢ (np.dot(x, w)); return 1 when X ≥ th, else 0."},
+        "ja": "重み付き和 X = Σ xᵢwᵢ を閾値 th と比べます: X ≥ th なら 1、そうでなければ 0 です。",
+        "en": "Compare the weighted sum X = Σ xᵢwᵢ with the threshold th: 1 when X ≥ th, else 0."},
+    "ch01.hint.general_code": {"ja": " (X は np.dot(x, w) で計算できます)", "en": " (np.dot(x, w) computes X)"},
     "ch01.gate_wrong": {
         "ja": "{gate}({x1}, {x2}) は {expected} のはずですが {got} でした。\n"
               "あなたの {gate}: {table}\n正しい {gate}:   {want}{hint}",
@@ -61,9 +62,11 @@ register({
               "correct {gate}: {want}{hint}"},
     "ch01.hint.xor": {
         "ja": "\nヒント: XOR は 1 本の直線では分けられないので、1 つのパーセプトロンでは作れません。"
-              "作ったゲートを組み合わせてください: NAND と OR の出力を AND に入れると…?",
+              "作ったゲートを組み合わせてください。",
         "en": "\nHint: XOR cannot be drawn with one line, so a single perceptron cannot do it. "
-              "Combine the gates you already wrote: feed the outputs of NAND and OR into AND…"},
+              "Combine the gates you already wrote."},
+    "ch01.hint.xor_recipe": {"ja": " NAND と OR の出力を AND に入れると…?",
+                             "en": " Feed the outputs of NAND and OR into AND…"},
     "ch01.hint.nand": {"ja": "\nヒント: NAND は AND の出力を反転したもの (NOT AND) です。"
                              "重みと閾値の符号をすべて反転してみましょう。",
                        "en": "\nHint: NAND is AND with the output flipped (NOT AND); try flipping the sign of "
@@ -147,7 +150,8 @@ def perceptron(func):
             X = float(np.dot(x, w))  # the expected value is computed only after the student's call
             expected = int(X >= th)
             if got != expected:
-                fail(t("ch01.wrong", expected=expected, got=got, X=X, th=th, hint=t(hint)))
+                extra = on_repeat(t("ch01.hint.general_code")) if hint == "ch01.hint.general" else ""
+                fail(t("ch01.wrong", expected=expected, got=got, X=X, th=th, hint=t(hint) + extra))
 
 
 _INPUTS = ((0, 0), (0, 1), (1, 0), (1, 1))
@@ -183,7 +187,7 @@ def logic_gates(AND, OR, NAND, XOR):
                 c.current = case
                 hint = ""
                 if name == "XOR":
-                    hint = t("ch01.hint.xor")
+                    hint = t("ch01.hint.xor") + t("ch01.hint.xor_recipe")  # the tests ask for the recipe at once
                 elif name == "NAND":
                     hint = t("ch01.hint.nand")
                 else:

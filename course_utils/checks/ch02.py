@@ -16,8 +16,8 @@ Conventions checked here (the notebook states them too):
 import numpy as np
 
 from ..i18n import register, t
-from .core import (Check, Failure, assert_close, call_unchanged, expect, fail, failure_text, hint, require_callable,
-                   to_numpy)
+from .core import (Check, Failure, assert_close, call_unchanged, expect, fail, failure_text, hint, on_repeat,
+                   require_callable, to_numpy)
 
 __all__ = ["activations", "softmax", "cross_entropy", "sgd_step"]
 
@@ -140,10 +140,12 @@ register({
     "ch02.ce_scalar": {"ja": "バッチ全体で 1 つの数 (平均) を返してください。",
                        "en": "Return one number for the whole batch (the mean)."},
     "ch02.ce_labels": {
-        "ja": "y はクラス番号 (形 (N,)) の場合と one-hot (形 (N, C)) の場合があります。y.ndim で見分けて両方に対応してください"
-              " (例: if y.ndim == p.ndim: y = y.argmax(axis=-1))。",
-        "en": "y may be class indices (shape (N,)) or one-hot (shape (N, C)); tell them apart with y.ndim and "
-              "handle both (e.g. if y.ndim == p.ndim: y = y.argmax(axis=-1))."},
+        "ja": "y はクラス番号 (形 (N,)) の場合と one-hot (形 (N, C)、float でも int でも) の場合があります。"
+              "dtype ではなく y.ndim で見分けて両方に対応してください。",
+        "en": "y may be class indices (shape (N,)) or one-hot (shape (N, C), float or integer); tell them apart "
+              "by y.ndim, not by the dtype, and handle both."},
+    "ch02.ce_labels_code": {"ja": " (例: if y.ndim == p.ndim: y = y.argmax(axis=-1))",
+                            "en": " (e.g. if y.ndim == p.ndim: y = y.argmax(axis=-1))"},
     "ch02.ce_zero_small": {
         "ja": "正解クラスの確率が 0 なら損失は非常に大きいはずですが、{got} でした (p = 0.01 でも 4.6 です)。ε が大きすぎませんか?",
         "en": "With probability 0 for the true class the loss should be very large, but you got {got} "
@@ -152,16 +154,15 @@ register({
                          "en": "The keys of params changed. Expected {expected}, got {got}."},
     "ch02.sgd_replaced": {
         "ja": "params[{name!r}] が新しい配列に置き換わっています (params[k] = params[k] - ... の形)。元の配列そのものを "
-              "params[k] -= lr * grads[k] で更新 (in-place) してください。モデルや最適化手法は同じ配列を共有しているので、"
+              "その場で (in-place) 更新してください。モデルや最適化手法は同じ配列を共有しているので、"
               "置き換えると更新が伝わりません。",
         "en": "params[{name!r}] was replaced by a new array (params[k] = params[k] - ... ). Update the existing array "
-              "in place with params[k] -= lr * grads[k]: the model and the optimiser share these arrays, so a new "
-              "array never reaches them."},
+              "in place: the model and the optimiser share these arrays, so a new array never reaches them."},
+    "ch02.sgd_code": {"ja": " 書き方: params[k] -= lr * grads[k]", "en": " The form: params[k] -= lr * grads[k]"},
     "ch02.sgd_untouched": {
-        "ja": "params の配列が変わっていません。新しい配列を返すのではなく、params[k] -= lr * grads[k] で "
-              "その場で (in-place) 更新してください。",
-        "en": "The arrays in params did not change. Do not return new arrays: update them in place with "
-              "params[k] -= lr * grads[k]."},
+        "ja": "params の配列が変わっていません。新しい配列を返すのではなく、params の配列をその場で (in-place) "
+              "更新してください。",
+        "en": "The arrays in params did not change. Do not return new arrays: update the arrays of params in place."},
     "ch02.sgd_direction": {
         "ja": "勾配と逆向きに動かします: W ← W − η ∂L/∂W。符号、学習率の掛け忘れ、grads を名前 (キー) で対応させているか"
               " (zip(params.values(), grads.values()) は順番が違うと壊れます) を確かめてください。",
@@ -342,7 +343,7 @@ def _ce_case(func, p, y, y_other, y_index) -> None:
     if message is None:
         return
     other = failure_text(lambda: _ce_compare(_ce_call(func, p, y_other), expected, n, num_classes))
-    fail(f"{message}\n{t('ch02.ce_labels')}" if other is None else message)
+    fail(f"{message}\n{t('ch02.ce_labels')}{on_repeat(t('ch02.ce_labels_code'))}" if other is None else message)
 
 
 def cross_entropy(func):
@@ -404,9 +405,9 @@ def _sgd_once(func, params, grads, reference, lr):
     untouched = all(np.array_equal(before[k], old[k]) for k in before)
     for k in before:
         if params[k] is not before[k]:
-            fail(t("ch02.sgd_replaced", name=k))
+            fail(t("ch02.sgd_replaced", name=k) + on_repeat(t("ch02.sgd_code")))
     if untouched:
-        fail(t("ch02.sgd_untouched"))
+        fail(t("ch02.sgd_untouched") + on_repeat(t("ch02.sgd_code")))
     with hint(t("ch02.sgd_direction")):
         for k in before:
             assert_close(params[k], expected[k], rtol=1e-5, atol=1e-6)

@@ -11,7 +11,7 @@ import numbers
 import numpy as np
 
 from ..i18n import register, t
-from .core import Check, Failure, assert_close, call, call_unchanged, fail, failure_text, to_numpy
+from .core import Check, Failure, assert_close, call, call_unchanged, fail, failure_text, on_repeat, to_numpy
 
 __all__ = ["moving_average", "conv2d_single", "conv2d", "conv_output_size", "conv_params"]
 
@@ -86,10 +86,12 @@ register({
     },
     "ch04.size_off_by_one": {
         "ja": "1 ずれています。最初の窓の位置の分の + 1 と、(膨張した) カーネルの大きさ d·(k − 1) + 1 を"
-              "確認してください: floor((h + 2p − d·(k − 1) − 1) / s) + 1。",
+              "確認してください。",
         "en": "Off by one. Check the + 1 for the first window position and the (dilated) kernel size "
-              "d·(k − 1) + 1: floor((h + 2p − d·(k − 1) − 1) / s) + 1.",
+              "d·(k − 1) + 1.",
     },
+    "ch04.size_formula": {"ja": " 式: floor((h + 2p − d·(k − 1) − 1) / s) + 1。",
+                          "en": " The formula: floor((h + 2p − d·(k − 1) − 1) / s) + 1."},
     "ch04.size_padding": {
         "ja": "パディングは両側に付くので 2·padding を足します。",
         "en": "Padding is added on both sides, so add 2·padding.",
@@ -103,10 +105,14 @@ register({
         "en": "The dilation is ignored. A kernel spread out with gaps d covers d·(k − 1) + 1 pixels.",
     },
     "ch04.params_groups": {
-        "ja": "groups が反映されていません。groups=g では各フィルタが c_in / g チャネルだけを見るので、"
-              "重みは c_out × (c_in / g) × k × k 個です。",
-        "en": "groups is not taken into account. With groups=g each filter sees only c_in / g channels, so there "
-              "are c_out × (c_in / g) × k × k weights.",
+        "ja": "groups が反映されていません。groups=g では各フィルタが入力チャネルの 1/g だけを見ます。",
+        "en": "groups is not taken into account. With groups=g each filter sees only 1/g of the input channels.",
+    },
+    "ch04.params_groups_formula": {"ja": " 重みは c_out × (c_in / g) × k × k 個です。",
+                                   "en": " There are c_out × (c_in / g) × k × k weights."},
+    "ch04.params_bias_groups": {
+        "ja": "バイアスをグループごとに数えていませんか? バイアスは出力チャネルごとに 1 個 (groups によらず c_out 個) です。",
+        "en": "Is the bias counted per group? There is one bias per output channel (c_out, whatever groups is).",
     },
     "ch04.params_bias_missing": {
         "ja": "bias=True のときは出力チャネルごとにバイアスが 1 個 (計 c_out 個) 加わります。",
@@ -418,6 +424,9 @@ def _formula(h, k, s, p, d):
     return (h + 2 * p - d * (k - 1) - 1) // s + 1
 
 
+FORMULAS = {"ch04.size_off_by_one": "ch04.size_formula", "ch04.params_groups": "ch04.params_groups_formula"}
+
+
 def _expect_int(got, expected, hints):
     """``got`` must be an int equal to ``expected``; ``hints``: (typical wrong value, hint key) pairs."""
     if isinstance(got, bool) or not isinstance(got, (numbers.Real, np.integer, np.floating)):
@@ -426,7 +435,8 @@ def _expect_int(got, expected, hints):
         message = t("check.scalar", expected=expected, got=got)
         for wrong, key in hints:
             if got == wrong:
-                fail(message + "\n" + _hint(key))
+                fail(message + "\n" + _hint(key) + on_repeat(t(FORMULAS[key])) if key in FORMULAS else
+                     message + "\n" + _hint(key))
         fail(message)
     if not isinstance(got, (numbers.Integral, np.integer)):
         fail(t("ch04.not_int", got=got))
@@ -514,6 +524,9 @@ def conv_params(func):
                           (c_out * c_in * k * k, "ch04.params_groups")]
             hints.append((weights if bias else weights + c_out,
                           "ch04.params_bias_missing" if bias else "ch04.params_bias_extra"))
+            if bias and groups != 1:
+                hints.append((weights + c_out * groups, "ch04.params_bias_groups"))
+                hints.append((weights + groups, "ch04.params_bias_groups"))
             if k != 1:
                 hints.append((c_out * (c_in // groups) * k + (c_out if bias else 0), "ch04.params_kernel"))
             _expect_int(got, expected, [(w, key) for w, key in hints if w != expected])

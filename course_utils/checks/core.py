@@ -186,10 +186,26 @@ class Check:
         if isinstance(exc, Failure):
             message = t("check.failed", name=self.name, case=self.current, detail=str(exc))
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            _failed_cases.add((self.name, self.current))
             OUTCOMES.append(Outcome(self.name, False, self.count, f"{self.current}: {first}", self.notes()))
             raise ExerciseFailed(message) from None
         OUTCOMES.append(Outcome(self.name, False, self.count, f"{type(exc).__name__}: {exc}"[:200], self.notes()))
         return False
+
+
+_failed_cases: set = set()  # (check, case) pairs that failed before in this session
+
+
+def again() -> bool:
+    """Whether the case now running already failed before in this session (a repeated failure)."""
+    check = _current[-1] if _current else None
+    return check is not None and (check.name, check.current) in _failed_cases
+
+
+def on_repeat(text: str) -> str:
+    """``text`` (e.g. the formula) on a repeated failure of the same case, else "": the first failure
+    names the mistake, only a second one hands over the answer."""
+    return text if again() else ""
 
 
 def require_callable(obj, what: str) -> None:
