@@ -71,3 +71,18 @@ def test_transposed_output_is_the_stamped_sum():
     assert counts.max() == 4 and counts.min() == 1
     with pytest.raises(ValueError):
         upsample(image, "cubic", 2)
+
+
+def test_dilation_explorer_gridding_and_receptive_field():
+    w = cu.widgets.dilation_explorer()
+    assert set(w.controls) == {"d1", "d2", "d3"}
+    assert w.state["receptive_field"] == w.state["measured"] == 13
+    assert w.state["gridding"] is True and abs(w.state["coverage"] - 49 / 169) < 1e-12
+    w.controls["d1"].value = 1
+    w.controls["d3"].value = 4
+    assert w.state["dilations"] == [1, 2, 4]
+    assert w.state["receptive_field"] == w.state["measured"] == 15
+    assert w.state["gridding"] is False and w.state["coverage"] == 1.0
+    w.controls["d2"].value = 1
+    w.controls["d3"].value = 1
+    assert w.state["receptive_field"] == 7 and not w.state["gridding"]

@@ -1,4 +1,5 @@
-"""Chapter 08: an up-sampling explorer (nearest, bilinear, transposed convolution, pixel shuffle)."""
+"""Chapter 08: an up-sampling explorer (nearest, bilinear, transposed convolution, pixel shuffle) and a
+dilation explorer (receptive field of stacked dilated 3×3 convolutions, measured by a gradient)."""
 import ipywidgets as W
 import matplotlib.pyplot as plt
 import numpy as np
@@ -6,7 +7,7 @@ import numpy as np
 from ..i18n import register, t
 from .base import explorer
 
-__all__ = ["upsampling_explorer", "upsample"]
+__all__ = ["upsampling_explorer", "upsample", "dilation_explorer", "dilated_footprint"]
 
 METHODS = ("nearest", "bilinear", "transposed", "pixel_shuffle")
 
@@ -37,6 +38,16 @@ register({
         "ja": "出力の高さ = s·H = {s}·{h} = {ho}。{c} = s² チャネル (入力の各画素を s² 通りに変えたもの) を s×s のブロックに並べ替えます",
         "en": "output height = s·H = {s}·{h} = {ho}. The {c} = s² channels (the input, varied in s² ways) are rearranged "
               "into s×s blocks"},
+    "ch08w.dil_title": {"ja": "膨張率探検: 3×3 畳み込みを 3 層重ね、各層の膨張率 d を変えて、出力の中央 1 画素の受容野を見ましょう",
+                        "en": "Dilation explorer: three stacked 3×3 convolutions; change each layer's dilation d and watch the "
+                              "receptive field of the centre output pixel"},
+    "ch08w.dil": {"ja": "層 {i} の d", "en": "layer {i}: d"},
+    "ch08w.dil_plot": {"ja": "勾配が届く入力画素 (受容野 {r}×{r})", "en": "input pixels reached by the gradient ({r}×{r} field)"},
+    "ch08w.dil_summary": {
+        "ja": "受容野 = 1 + 2·({terms}) = {r} 画素 (勾配で測定: {measured})。受容野の中で使われる画素 {coverage:.0%}{grid}",
+        "en": "receptive field = 1 + 2·({terms}) = {r} pixels (measured by the gradient: {measured}). "
+              "Pixels used inside it: {coverage:.0%}{grid}"},
+    "ch08w.gridding": {"ja": " — 穴がある (グリッド化)", "en": " — holes (gridding)"},
 })
 
 
@@ -146,4 +157,62 @@ def upsampling_explorer(image=None, method: str = "transposed", factor: int = 2,
     }
     box = explorer(controls, lambda **v: _compute(image, **v), _draw, title=t("ch08w.title"))
     box.add_class("cu-upsampling-explorer")
+    return box
+
+
+def dilated_footprint(dilations, kernel: int = 3):
+    """|∂ centre output / ∂ input| of stacked all-ones ``kernel``×``kernel`` convolutions with these dilations.
+
+    Returns ``(footprint, receptive_field)``: the non-zero part of the gradient (a square array) and
+    the formula's receptive field 1 + Σ (k − 1)·d.
+    """
+    import torch
+
+    r = 1 + sum((kernel - 1) * int(d) for d in dilations)
+    size = r + 4
+    x = torch.zeros(1, 1, size, size, requires_grad=True)
+    y = x
+    for d in dilations:
+        weight = torch.ones(1, 1, kernel, kernel)
+        y = torch.nn.functional.conv2d(y, weight, padding=int(d) * (kernel - 1) // 2, dilation=int(d))
+    y[0, 0, size // 2, size // 2].backward()
+    grad = x.grad[0, 0].numpy()
+    ys, xs = np.nonzero(grad)
+    return grad[ys.min():ys.max() + 1, xs.min():xs.max() + 1], r
+
+
+def _dil_compute(**values):
+    dilations = [int(values[f"d{i}"]) for i in range(1, len(values) + 1)]
+    footprint, r = dilated_footprint(dilations)
+    return {"dilations": dilations, "receptive_field": r, "measured": int(footprint.shape[0]), "footprint": footprint,
+            "coverage": float((footprint > 0).mean()), "gridding": bool((footprint == 0).any())}
+
+
+def _dil_draw(state):
+    fig, ax = plt.subplots(figsize=(4.6, 4.6))
+    ax.imshow(state["footprint"] > 0, cmap="magma", vmin=0, vmax=1, interpolation="nearest")
+    ax.set_title(t("ch08w.dil_plot", r=state["measured"]), fontsize=10)
+    ax.grid(False)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    terms = " + ".join(str(d) for d in state["dilations"])
+    fig.suptitle(t("ch08w.dil_summary", terms=terms, r=state["receptive_field"], measured=state["measured"],
+                   coverage=state["coverage"], grid=t("ch08w.gridding") if state["gridding"] else ""), fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def dilation_explorer(dilations=(2, 2, 2), max_dilation: int = 6):
+    """Sliders ``d1``, ``d2``, ``d3``: the dilations of three stacked 3×3 convolutions.
+
+    ``widget.state`` holds ``receptive_field`` (formula 1 + 2·Σd), ``measured`` (side of the
+    gradient's footprint), ``coverage`` (share of the field's pixels that reach the output),
+    ``gridding`` (holes in the field) and ``footprint``.
+    """
+    style = {"description_width": "initial"}
+    controls = {f"d{i}": W.IntSlider(value=int(d), min=1, max=max_dilation, description=t("ch08w.dil", i=i),
+                                     continuous_update=False, style=style)
+                for i, d in enumerate(dilations, start=1)}
+    box = explorer(controls, _dil_compute, _dil_draw, title=t("ch08w.dil_title"))
+    box.add_class("cu-dilation-explorer")
     return box
