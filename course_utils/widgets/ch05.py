@@ -6,7 +6,7 @@ import numpy as np
 from ..i18n import register, t
 from .base import explorer
 
-__all__ = ["pooling_explorer"]
+__all__ = ["pooling_explorer", "pooling_figure"]
 
 register({
     "ch05w.title": {"ja": "プーリング探検: カーネルサイズ k・ストライド s・max / average を変えて、出力とその形を見ましょう",
@@ -99,6 +99,34 @@ def _draw(state):
     return fig
 
 
+def _lecture(label: str, width: str, **style) -> dict:
+    """Layout for lecture resolution (1280×720): a fixed width that a row cannot squeeze (the track of a
+    440 px slider with a 120 px label is about 240 px, ≥ 200 px) and a label wide enough not to be cut."""
+    return {"style": {"description_width": label, **style}, "layout": W.Layout(width=width, min_width=width)}
+
+
+def _wrapped(box):
+    """Let the row of controls wrap onto a second line instead of shrinking the sliders."""
+    for child in box.children:
+        if isinstance(child, W.HBox):
+            child.layout.flex_flow = "row wrap"
+    return box
+
+
+def _load(image):
+    if image is None or isinstance(image, str):
+        from ..data import sample_image
+
+        image = sample_image(image or "chelsea")
+    return np.asarray(image)
+
+
+def pooling_figure(image=None, k: int = 4, stride: int = 4, mode: str = "max"):
+    """A static picture of :func:`pooling_explorer` for one setting (for a reader without a running
+    kernel): the photo, its pooled version, and the zoom on a few windows. Returns the Figure."""
+    return _draw(_compute(_load(image), k, stride, mode))
+
+
 def pooling_explorer(image=None, k: int = 2, stride: int = 2, mode: str = "max", max_kernel: int = 16):
     """Sliders ``k`` and ``stride``, toggle ``mode`` ("max" / "avg"), on a real photo.
 
@@ -107,19 +135,15 @@ def pooling_explorer(image=None, k: int = 2, stride: int = 2, mode: str = "max",
     the rounding down). ``widget.state`` holds ``output`` (the pooled image), ``output_shape``,
     ``input_shape``, ``ratio`` (output pixels / input pixels), ``overlap`` and the control values.
     """
-    if image is None or isinstance(image, str):
-        from ..data import sample_image
-
-        image = sample_image(image or "chelsea")
-    image = np.asarray(image)
+    image = _load(image)
     limit = max(1, min(max_kernel, *image.shape[:2]))
     controls = {
         "k": W.IntSlider(value=min(k, limit), min=1, max=limit, description=t("ch05w.kernel"),
-                         continuous_update=False, style={"description_width": "initial"}),
+                         continuous_update=False, **_lecture("120px", "440px")),
         "stride": W.IntSlider(value=min(stride, limit), min=1, max=limit, description=t("ch05w.stride"),
-                              continuous_update=False, style={"description_width": "initial"}),
+                              continuous_update=False, **_lecture("120px", "440px")),
         "mode": W.ToggleButtons(options=[(t("ch05w.max"), "max"), (t("ch05w.avg"), "avg")], value=mode,
-                                description=t("ch05w.mode"), style={"button_width": "110px"}),
+                                description=t("ch05w.mode"), **_lecture("60px", "340px", button_width="130px")),
     }
-    return explorer(controls, lambda k, stride, mode: _compute(image, k, stride, mode), _draw,
-                    title=t("ch05w.title"))
+    return _wrapped(explorer(controls, lambda k, stride, mode: _compute(image, k, stride, mode), _draw,
+                             title=t("ch05w.title")))
