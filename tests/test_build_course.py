@@ -100,7 +100,7 @@ def test_report_lists_every_notebook_with_status_figures_and_checks():
 def test_kernel_environment_follows_the_mode(monkeypatch):
     monkeypatch.setenv("COURSE_FAST", "1")
     monkeypatch.delenv("COURSE_THREADS", raising=False)
-    assert "COURSE_FAST" not in bc.kernel_env("full")
+    assert bc.kernel_env("full")["COURSE_FAST"] == "0"  # unset, course_utils would choose FAST on a CPU
     assert bc.kernel_env("fast")["COURSE_FAST"] == "1"
     assert bc.kernel_env("fast", threads=4)["COURSE_THREADS"] == "4"
     monkeypatch.delenv("COURSE_FAST")
@@ -135,7 +135,7 @@ def _tiny_notebook(path: Path):
 
 
 def test_a_tiny_course_builds_in_full_mode_and_fails_on_its_bad_check(tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("COURSE_FAST", "1")  # full mode must remove it from the kernel's environment
+    monkeypatch.setenv("COURSE_FAST", "1")  # full mode must set it to 0 in the kernel's environment
     original = _tiny_notebook(tmp_path / "notebooks" / "ja" / "01_tiny.ipynb")
     out = tmp_path / "build"
     code_ = bc.main(["--notebooks", str(tmp_path / "notebooks"), "--lang", "ja", "--mode", "full",
@@ -145,7 +145,7 @@ def test_a_tiny_course_builds_in_full_mode_and_fails_on_its_bad_check(tmp_path, 
 
     executed = nbformat.read(out / "notebooks" / "ja" / "01_tiny.ipynb", as_version=4)
     assert len(executed.cells) == 6  # the environment probe is not saved
-    assert executed.cells[1].outputs[0].text.startswith("COURSE_FAST = None")
+    assert executed.cells[1].outputs[0].text.startswith("COURSE_FAST = 0")
     assert executed.cells[5].outputs[0].text == "still running after the error\n"
     html = (out / "html" / "ja" / "01_tiny.html").read_text(encoding="utf-8")
     assert "小さなノートブック" in html and "still running after the error" in html
