@@ -32,3 +32,17 @@ def test_exercises_are_well_formed(path):
         assert src.count("# BEGIN SOLUTION") == src.count("# END SOLUTION"), "unbalanced solution markers"
         if "# BEGIN SOLUTION" in src:
             assert not nbio.check_name(cell), "keep the check in its own cell, after the exercise"
+
+
+def test_write_atomically_gives_umask_permissions(tmp_path):
+    import os
+
+    from course_utils import notebooks as nbio
+
+    old = os.umask(0o022)
+    try:
+        nbio.write_atomically(tmp_path / "a" / "x.ipynb", "{}")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "a" / "x.ipynb").stat().st_mode & 0o777 == 0o644
+    assert [p.name for p in (tmp_path / "a").iterdir()] == ["x.ipynb"]  # no temporary file left
