@@ -15,16 +15,3 @@ def notebooks(lang=None):
 def slugs():
     return sorted({p.stem for p in notebooks()})
 
-
-def build_course():
-    """``tools/build_course.py`` as a module (``tools/`` is scripts, not a package), loaded once."""
-    import importlib.util
-    import sys
-
-    module = sys.modules.get("build_course")
-    if module is None or not hasattr(module, "main"):
-        spec = importlib.util.spec_from_file_location("build_course", ROOT / "tools" / "build_course.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["build_course"] = module
-        spec.loader.exec_module(module)
-    return module

@@ -1,15 +1,18 @@
-"""tools/build_course.py (``make course``): figures, checks, report, environment, and one tiny real run."""
+"""``make course``: the executor (course_utils/execute.py: figures, checks, environment), the report
+(course_utils/report.py), atomic writes, and one tiny real run of tools/build_course.py."""
 import json
 import os
 import stat
+from dataclasses import asdict
 from pathlib import Path
 
 import nbformat
 
-from tests.notebook_files import build_course
+from course_utils import execute, report
+from course_utils.notebooks import write_atomically
+from tools import build_course
 
 ROOT = Path(__file__).resolve().parents[1]
-bc = build_course()
 
 
 def code(source, *outputs, count=1):
@@ -39,7 +42,7 @@ def test_marked_figures_win_over_keyword_lines():
         code("report()", stdout("📊 テスト精度 (test accuracy): 0.93\n  📊 mAP@0.5 = 0.41\n")),
         code("x", nbformat.v4.new_output("stream", name="stderr", text="📊 not stdout\n")),
     )
-    assert bc.extract_figures(nb) == ["📊 テスト精度 (test accuracy): 0.93", "📊 mAP@0.5 = 0.41"]
+    assert execute.extract_figures(nb) == ["📊 テスト精度 (test accuracy): 0.93", "📊 mAP@0.5 = 0.41"]
 
 
 def test_keyword_lines_are_the_fallback_deduplicated_and_capped():
@@ -51,12 +54,12 @@ def test_keyword_lines_are_the_fallback_deduplicated_and_capped():
         code("d", stdout("accuracy of nothing\n")),
         nbformat.v4.new_markdown_cell("accuracy in markdown is ignored"),
     )
-    figures = bc.extract_figures(nb)
-    assert len(figures) == bc.MAX_FALLBACK_FIGURES
+    figures = execute.extract_figures(nb)
+    assert len(figures) == execute.MAX_FALLBACK_FIGURES
     assert figures[-1] == "accuracy of nothing"
     assert "loss 0.1" not in figures
     small = notebook(code("b", stdout("\x1b[1mmIoU = 0.61\x1b[0m\n検証の正解率 0.9\nmAP 0.3\nmIoU = 0.61\n")))
-    assert bc.extract_figures(small) == ["mIoU = 0.61", "検証の正解率 0.9", "mAP 0.3"]
+    assert execute.extract_figures(small) == ["mIoU = 0.61", "検証の正解率 0.9", "mAP 0.3"]
 
 
 def test_check_cells_pass_fail_and_not_executed():
@@ -68,24 +71,24 @@ def test_check_cells_pass_fail_and_not_executed():
         code("cu.checks.nms(f)", count=None),
         code("print(1)", error("NameError", "name 'x' is not defined"), count=5),
     )
-    checks = bc.extract_checks(nb)
+    checks = execute.extract_checks(nb)
     assert [(c.name, c.cell, c.passed) for c in checks] == [("softmax", 1, True), ("conv2d", 2, False),
                                                            ("nms", 3, False)]
     assert checks[1].message == 'ExerciseFailed: ✗ conv2d: failed on case "shape".'
     assert checks[2].message == "not executed"
-    assert bc.extract_errors(nb) == ['cell 2: ExerciseFailed: ✗ conv2d: failed on case "shape".',
+    assert execute.extract_errors(nb) == ['cell 2: ExerciseFailed: ✗ conv2d: failed on case "shape".',
                                      "cell 4: NameError: name 'x' is not defined"]
 
 
 def test_report_lists_every_notebook_with_status_figures_and_checks():
-    good = bc.Result("ja", "01_perceptron", "x", "fast", ok=True, seconds=12.34, figures=["📊 acc | 1.0"],
+    good = execute.Result("ja", "01_perceptron", "x", "fast", ok=True, seconds=12.34, figures=["📊 acc | 1.0"],
                      checks=[{"name": "perceptron", "cell": 5, "passed": True, "message": ""}],
                      env={"device": "cuda (NVIDIA H100)", "torch": "2.11.0", "numpy": "2.4", "python": "3.11"},
                      slowest=[(7, 3.5)], html="html/ja/01_perceptron.html")
-    bad = bc.Result("en", "00_introduction", "y", "fast", ok=False, seconds=3.0,
+    bad = execute.Result("en", "00_introduction", "y", "fast", ok=False, seconds=3.0,
                     checks=[{"name": "warm_up", "cell": 3, "passed": False, "message": "ExerciseFailed: nope"}],
                     errors=["cell 3: ExerciseFailed: nope"])
-    text = bc.report_markdown([bc.asdict(bad), bc.asdict(good)], "full", ["ja", "en"], "2026-01-01T00:00", 15.0)
+    text = report.report_markdown([asdict(bad), asdict(good)], "full", ["ja", "en"], "2026-01-01T00:00", 15.0)
     assert "mode: **full**" in text and "1/2 notebooks passed" in text
     assert "device: cuda (NVIDIA H100), torch 2.11.0" in text
     rows = [line for line in text.splitlines() if line.startswith("| [") or line.startswith("| en/")]
@@ -100,17 +103,17 @@ def test_report_lists_every_notebook_with_status_figures_and_checks():
 def test_kernel_environment_follows_the_mode(monkeypatch):
     monkeypatch.setenv("COURSE_FAST", "1")
     monkeypatch.delenv("COURSE_THREADS", raising=False)
-    assert bc.kernel_env("full")["COURSE_FAST"] == "0"  # unset, course_utils would choose FAST on a CPU
-    assert bc.kernel_env("fast")["COURSE_FAST"] == "1"
-    assert bc.kernel_env("fast", threads=4)["COURSE_THREADS"] == "4"
+    assert execute.kernel_env("full")["COURSE_FAST"] == "0"  # unset, course_utils would choose FAST on a CPU
+    assert execute.kernel_env("fast")["COURSE_FAST"] == "1"
+    assert execute.kernel_env("fast", threads=4)["COURSE_THREADS"] == "4"
     monkeypatch.delenv("COURSE_FAST")
-    assert bc.kernel_env("fast")["COURSE_FAST"] == "1"
+    assert execute.kernel_env("fast")["COURSE_FAST"] == "1"
 
 
 def test_atomic_write_leaves_a_readable_file_and_no_temporary(tmp_path):
     target = tmp_path / "deep" / "report.md"
-    bc._write(target, "一\n")
-    bc._write(target, "二\n")
+    write_atomically(target, "一\n")
+    write_atomically(target, "二\n")
     assert target.read_text(encoding="utf-8") == "二\n"
     assert os.listdir(target.parent) == ["report.md"]
     assert target.stat().st_mode & stat.S_IRGRP  # not mkstemp's 0600: the HTML can be served
@@ -138,7 +141,7 @@ def test_a_tiny_course_builds_in_full_mode_and_fails_on_its_bad_check(tmp_path, 
     monkeypatch.setenv("COURSE_FAST", "1")  # full mode must set it to 0 in the kernel's environment
     original = _tiny_notebook(tmp_path / "notebooks" / "ja" / "01_tiny.ipynb")
     out = tmp_path / "build"
-    code_ = bc.main(["--notebooks", str(tmp_path / "notebooks"), "--lang", "ja", "--mode", "full",
+    code_ = build_course.main(["--notebooks", str(tmp_path / "notebooks"), "--lang", "ja", "--mode", "full",
                      "--out", str(out), "--timeout", "120"])
     assert code_ == 1  # a failing check cell fails the notebook
     assert (tmp_path / "notebooks" / "ja" / "01_tiny.ipynb").read_bytes() == original  # source untouched
@@ -161,4 +164,4 @@ def test_a_tiny_course_builds_in_full_mode_and_fails_on_its_bad_check(tmp_path, 
     assert result["seconds"] > 0
     assert "✗ ja/01_tiny" in capsys.readouterr().out
 
-    assert bc.main(["--notebooks", str(tmp_path / "notebooks"), "--lang", "en", "--out", str(out)]) == 2
+    assert build_course.main(["--notebooks", str(tmp_path / "notebooks"), "--lang", "en", "--out", str(out)]) == 2

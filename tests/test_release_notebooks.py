@@ -8,8 +8,9 @@ import nbformat
 import pytest
 
 from course_utils import notebooks as nbio
+from course_utils.execute import notebook_client_class
 from course_utils.release import HINT, MARKER_LINE, holds_solution, release_notebook, solution_regions
-from tests.notebook_files import build_course, notebooks
+from tests.notebook_files import notebooks
 
 ALL = notebooks()
 IDS = [f"{p.parent.name}/{p.name}" for p in ALL]
@@ -79,8 +80,8 @@ def test_release_fails_exactly_at_check_cells(path, tmp_path):
         pytest.skip(f"{path.name} has no exercise")
     last_check = max(i for i, cell in enumerate(student.cells) if cell.get("id") in expected)
     student.cells = student.cells[:last_check + 1]  # up to and including the last check cell
-    client = build_course().notebook_client_class()(student, timeout=300, kernel_name="python3", allow_errors=True,
-                            resources={"metadata": {"path": str(path.parent)}})
+    client = notebook_client_class()(student, timeout=300, kernel_name="python3", allow_errors=True,
+                                     resources={"metadata": {"path": str(path.parent)}})
     client.execute()
     errors = {}
     for cell in student.cells:

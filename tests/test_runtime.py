@@ -9,8 +9,8 @@ import pytest
 import torch
 
 import course_utils as cu
-from course_utils import i18n, runtime
-from tests.notebook_files import NOTEBOOKS, build_course
+from course_utils import execute, i18n, runtime
+from tests.notebook_files import NOTEBOOKS
 
 
 def test_setup_returns_device_and_prints_one_line(capsys):
@@ -153,12 +153,11 @@ def test_comparable_masks_times_and_speeds_only():
 
 def key_lines(nb) -> list[str]:
     """The 📊 lines and the accuracy / mAP / mIoU lines a notebook printed, times masked."""
-    bc = build_course()
     lines = []
     for cell in nb.cells:
         if cell.cell_type == "code":
-            lines += [comparable(s.strip()) for s in bc._stdout_lines(cell)
-                      if s.strip().startswith(bc.FIGURE_MARK) or bc.FIGURE_WORDS.search(s)]
+            lines += [comparable(s.strip()) for s in execute.stdout_lines(cell)
+                      if s.strip().startswith(execute.FIGURE_MARK) or execute.FIGURE_WORDS.search(s)]
     return lines
 
 
@@ -214,7 +213,7 @@ def test_fast_reruns_give_the_same_figures():
         path = NOTEBOOKS / "en" / "00_introduction.ipynb"  # 8 s alone; trains and prints 📊 figures
         runs = []
         for _ in range(2):
-            nb, result = build_course().run_notebook(path, "fast", threads=1)
+            nb, result = execute.run_notebook(path, "fast", threads=1)
             runs.append({path.stem: (key_lines(nb), [(c["name"], c["passed"]) for c in result.checks], result.errors)})
         assert runs[0][path.stem][0], "the notebook printed no figure to compare"
     diff = differences(*runs)
