@@ -22,7 +22,7 @@ register({
     "ch07w.box_a": {"ja": "箱 A", "en": "box A"},
     "ch07w.box_b": {"ja": "箱 B", "en": "box B"},
     "ch07w.inter": {"ja": "交差 (intersection)", "en": "intersection"},
-    "ch07w.union": {"ja": "和集合 (union)", "en": "union"},
+    "ch07w.union": {"ja": "和集合 (union) = 塗られた部分全体", "en": "union = all the shaded area"},
     "ch07w.iou_line": {"ja": "IoU = 交差 / 和集合 = {inter:g} / {union:g} = {iou:.3f}",
                        "en": "IoU = intersection / union = {inter:g} / {union:g} = {iou:.3f}"},
     "ch07w.iou_readout": {"ja": "A = {a}、B = {b}: 交差 {inter:g}、和集合 {area_a:g} + {area_b:g} − {inter:g} = {union:g}、"
@@ -211,7 +211,7 @@ def _draw_nms(state, boxes, scores, image, truth, extent):
     ax.set_xticks([])
     ax.set_yticks([])
     ax.grid(False)
-    ax.set_title(nms_summary(state), fontsize=8, wrap=True)
+    ax.set_title(nms_summary(state), fontsize=7.5, wrap=True)
     fig.tight_layout()
     return fig
 
