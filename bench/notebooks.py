@@ -1,30 +1,26 @@
 """FAST-mode run time of every notebook, one after the other (``COURSE_FAST=1``).
 
-Executes with the executor of ``tools/build_course.py`` (nbclient, errors recorded per cell,
+Executes with the executor of ``make course`` (:mod:`course_utils.execute`: nbclient, errors recorded per cell,
 each notebook in a fresh kernel, working directory = the notebook's folder) and writes
 nothing: the executed notebooks are thrown away. ``run(quick=True)`` times the Japanese
 notebooks only (the English ones run the same code cells).
 """
 import os
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tools"))
-
-import build_course  # noqa: E402
+from course_utils.execute import find_notebooks, run_notebook
 
 
 def run(quick: bool = False, langs=None) -> str:
     langs = list(langs or (["ja"] if quick else ["ja", "en"]))
-    paths = build_course.find_notebooks(langs)
+    paths = find_notebooks(langs)
     lines = ["## Notebooks in FAST mode", ""]
     if not paths:
         return "\n".join(lines + ["No notebooks found.", ""])
     times, failed = {}, []
     for path in paths:
         print(f"  notebook {path.parent.name}/{path.name} ...", file=sys.stderr, flush=True)
-        _, result = build_course.run_notebook(path, mode="fast")
+        _, result = run_notebook(path, mode="fast")
         times[(result.name, result.lang)] = result
         if not result.ok:
             failed.append(f"{result.lang}/{result.name}: {result.errors[0]}")

@@ -20,10 +20,11 @@ import time
 import traceback
 from pathlib import Path
 
+from course_utils.notebooks import write_atomically
+
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
-sys.path.insert(0, str(BENCH))
-sys.path.insert(0, str(ROOT / "tools"))
+sys.path.insert(0, str(BENCH))  # the sections are bench/<name>.py
 
 SECTIONS = ("conv", "pooling", "nms", "notebooks")
 
@@ -130,8 +131,6 @@ def main(argv=None) -> int:
     if unknown:
         parser.error(f"unknown section(s) {unknown}; choose from {SECTIONS}")
 
-    from build_course import _write  # atomic write, shared with make course
-
     parts = ["# Benchmarks", "",
              "Written by `make bench` (`COURSE_FAST=1 python bench/run.py"
              + (" --quick" if args.quick else "") + "`). Ratios compare implementations measured in the same run "
@@ -146,7 +145,7 @@ def main(argv=None) -> int:
         parts.append(text)
         print(f"bench: {name} {'done' if ok else 'FAILED'} in {seconds:.1f} s", file=sys.stderr, flush=True)
     parts.append(f"_Benchmark wall time: {', '.join(timings)}._\n")
-    _write(args.out, "\n".join(parts))
+    write_atomically(args.out, "\n".join(parts))
     print(f"wrote {args.out}", file=sys.stderr)
     return 0 if ok_all else 1
 
