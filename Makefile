@@ -7,8 +7,9 @@
 PYTHON ?= python3.11
 VENV   := .venv
 PY     := $(VENV)/bin/python
-# `make course LANG=ja|en|all MODE=fast|full` (LANG is also the locale variable: only ja/en/all count)
-COURSE_LANGS := $(if $(filter ja en all,$(LANG)),$(LANG),all)
+# `make course COURSE_LANG=ja|en|all MODE=fast|full` (not LANG: that is the locale variable)
+COURSE_LANG ?= all
+COURSE_LANGS := $(COURSE_LANG)
 MODE ?= fast
 JOBS ?= 2
 

@@ -59,7 +59,7 @@ def report_markdown(results, mode: str, langs, started: str, seconds: float, job
         lines.append(f"- device: {device}, torch {torch}")
     lines += [
         f"- result: **{len(results) - len(failed)}/{len(results)} notebooks passed**",
-        f"- reproduce: `make course LANG={'all' if len(langs) > 1 else langs[0]} MODE={mode}`",
+        f"- reproduce: `make course COURSE_LANG={'all' if len(langs) > 1 else langs[0]} MODE={mode}`",
         "",
         "| notebook | status | time (s) | checks | key figures |",
         "|---|---|---:|---:|---|",

@@ -97,7 +97,7 @@ def test_report_lists_every_notebook_with_status_figures_and_checks():
     assert rows[1].startswith("| en/00_introduction | ❌ FAIL | 3.0 | 0/1 |")
     assert "  - ✗ `warm_up` (cell 3) — ExerciseFailed: nope" in text
     assert "slowest cells: #7 3.5 s" in text
-    assert "make course LANG=all MODE=full" in text
+    assert "make course COURSE_LANG=all MODE=full" in text
 
 
 def test_kernel_environment_follows_the_mode(monkeypatch):
