@@ -18,7 +18,9 @@ by default):
 3. each check cell is found by its fingerprint from the release (a deleted or edited check cell
    counts as failed); right after it ran, the grader runs the same check again from a fresh copy
    of the instructor's package loaded under a random private name from a folder made for that
-   moment, on the objects the check cell names, outside the notebook's history. Success is read
+   moment, on the objects the check cell names, outside the notebook's history, with its random
+   cases drawn from a hidden seed (``checks.core.HIDDEN``: cases the student's copy never showed,
+   for the checks that draw random cases through ``core.seed``). Success is read
    from that private copy's record (``checks.core.OUTCOMES``) and reported on a line tagged with a
    random token made for that check: printed text, a replaced ``cu.checks.X`` or the student's
    copy of course_utils do not count.
@@ -82,6 +84,7 @@ def _cu_private_check(token, package, lang, name, source):
         spec.loader.exec_module(module)
         module.i18n.set_language(lang)
         core = module.checks.core
+        core.HIDDEN = int(token[:8], 16) | 1  # random cases drawn anew: hidden from the student's copy
         namespace = dict(get_ipython().user_ns)
         namespace["cu"] = module
         call = next(node for node in ast.walk(ast.parse(source)) if isinstance(node, ast.Call)

@@ -679,3 +679,38 @@ def test_first_failure_names_the_mistake_a_repeated_one_shows_the_form():
 def test_bias_counted_per_group_is_named():
     message = refused(cu.checks.conv_params, PARAMS_WRONG[4])
     assert "c_out" in message and ("per group" in message or "グループごと" in message)
+
+
+@pytest.fixture()
+def hidden_cases():
+    core.HIDDEN = 987_654_321  # as the instructor's grading run does: other random cases
+    yield
+    core.HIDDEN = 0
+
+
+HIDDEN_RIGHT = [(n, i) for n, i in RIGHT if n != "lenet"]
+HIDDEN_WRONG = [(n, i) for n, i in WRONG if n != "lenet"]
+
+
+@pytest.mark.parametrize("name,i", HIDDEN_RIGHT, ids=[f"{n}-right{i}" for n, i in HIDDEN_RIGHT])
+def test_correct_answers_pass_the_hidden_cases_too(name, i, hidden_cases, language, capsys):
+    if language == "ja":
+        pytest.skip("the cases do not depend on the language")
+    check, _, right = EXERCISES[name]
+    with np.errstate(all="ignore"):
+        check(*right[i])
+
+
+@pytest.mark.parametrize("name,i", HIDDEN_WRONG, ids=[f"{n}-wrong{i}" for n, i in HIDDEN_WRONG])
+def test_wrong_answers_fail_the_hidden_cases_too(name, i, hidden_cases, language):
+    if language == "ja":
+        pytest.skip("the cases do not depend on the language")
+    check, wrong, _ = EXERCISES[name]
+    with np.errstate(all="ignore"):
+        refused(check, *wrong[i])
+
+
+def test_hidden_seed_changes_the_random_cases(hidden_cases):
+    assert core.seed(4) != 4
+    core.HIDDEN = 0
+    assert core.seed(4) == 4

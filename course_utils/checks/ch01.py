@@ -11,7 +11,7 @@ import numbers
 import numpy as np
 
 from ..i18n import register, t
-from .core import Check, call, call_unchanged, fail, on_repeat, require_callable
+from .core import Check, call, call_unchanged, fail, on_repeat, require_callable, seed
 
 __all__ = ["perceptron", "logic_gates"]
 
@@ -113,7 +113,7 @@ def _fmt_vec(v) -> str:
 
 def perceptron(func):
     """``perceptron(x, w, th) -> 0 or 1``: fires (1) when x·w >= th."""
-    rng = np.random.default_rng(1)
+    rng = np.random.default_rng(seed(1))
     cases = [
         # (case key, x, w, th, hint key)
         ("ch01.case.source", [5, 2, 3], [0.1, 0.7, 0.2], 3.0, "ch01.hint.source"),
@@ -131,6 +131,7 @@ def perceptron(func):
         ("ch01.case.fraction", [1, 1], [0.75, 0.75], 1.5, "ch01.hint.int_cast"),
         ("ch01.case.fraction", [1, 1], [0.625, 0.625], 1.5, "ch01.hint.int_cast"),
         ("ch01.case.fraction", [2, 1], [0.25, 0.25], 0.75, "ch01.hint.int_cast"),
+        ("ch01.case.fraction", [1, 1], [0.7, 0.7], 1.2, "ch01.hint.int_cast"),  # a rounded X misses it
     ]
     for i in range(6):
         n = int(rng.integers(2, 6))

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..i18n import register, t
 from .core import (Check, Failure, assert_close, call_unchanged, expect, fail, failure_text, hint, on_repeat,
-                   require_callable, to_numpy)
+                   require_callable, seed, to_numpy)
 
 __all__ = ["activations", "softmax", "cross_entropy", "sgd_step"]
 
@@ -210,7 +210,7 @@ def _torch(name, x):
 
 def activations(step, sigmoid, relu):
     """``step(x)``, ``sigmoid(x)``, ``relu(x)``: element-wise on NumPy arrays of any shape."""
-    rng = np.random.default_rng(2)
+    rng = np.random.default_rng(seed(2))
     x1 = np.array([-2.0, -0.5, 0.0, 0.5, 2.0])
     x2 = np.round(rng.normal(0, 3, size=(3, 4)), 2)
     x2[1, 2] = 0.0
@@ -258,7 +258,7 @@ def activations(step, sigmoid, relu):
 
 def softmax(func):
     """``softmax(x)`` over the last axis, stable for inputs like 1000."""
-    rng = np.random.default_rng(3)
+    rng = np.random.default_rng(seed(3))
     small = np.array([1.0, 2.0, 3.0])
     cases = [
         (t("ch02.case.softmax_small", x=_fmt(small)), small, None),
@@ -348,7 +348,7 @@ def _ce_case(func, p, y, y_other, y_index) -> None:
 
 def cross_entropy(func):
     """``cross_entropy(p, y)``: mean over the batch; ``y`` class indices (N,) or one-hot (N, C)."""
-    rng = np.random.default_rng(4)
+    rng = np.random.default_rng(seed(4))
     logits = rng.normal(0, 1, size=(8, 5))
     p_rand = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
     y_rand = rng.integers(0, 5, size=8)
@@ -432,7 +432,7 @@ def _torch_step(lr):
 def sgd_step(func):
     """``sgd_step(params, grads, lr)``: params[k] -= lr * grads[k] for every name, in place."""
 
-    rng = np.random.default_rng(5)
+    rng = np.random.default_rng(seed(5))
     with Check("sgd_step") as c:
         require_callable(func, "sgd_step")
 

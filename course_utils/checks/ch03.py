@@ -8,7 +8,7 @@ autograd on a small two-layer network built from the student's classes.
 import numpy as np
 
 from ..i18n import register, t
-from .core import Check, Failure, assert_close, call, fail, require_callable, to_numpy
+from .core import Check, Failure, assert_close, call, fail, require_callable, to_numpy, seed
 
 __all__ = ["layers"]
 
@@ -358,7 +358,7 @@ def layers(Affine, ReLU, SoftmaxWithLoss):
     returns the mean cross-entropy (t class indices or one-hot), ``backward(dout=1)`` returns
     (y − t)/N.
     """
-    rng = np.random.default_rng(3)
+    rng = np.random.default_rng(seed(3))
     with Check("layers") as c, np.errstate(all="ignore"):  # overflow shows up as a failed case instead
         c.case(t("ch03.case.classes"))
         require_callable(Affine, "Affine")

@@ -16,7 +16,7 @@ import re
 import torch
 
 from ..i18n import register, t
-from .core import Check, Failure, call, expect, fail
+from .core import Check, Failure, call, expect, fail, seed
 from .modules import Recorder, build, readable, require_gradients, require_trainable, short_list
 
 __all__ = ["lenet"]
@@ -180,7 +180,7 @@ def _explain_matmul(failure: Failure) -> None:
 
 def lenet(LeNet):
     """``LeNet(num_classes=10)``: an ``nn.Module`` mapping (N, 1, 28, 28) to (N, num_classes)."""
-    gen = torch.Generator().manual_seed(0)
+    gen = torch.Generator().manual_seed(seed(0))
     with Check("lenet") as c:
         torch.manual_seed(0)
         model = _build(LeNet, c, 10)

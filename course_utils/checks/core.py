@@ -193,6 +193,14 @@ class Check:
         return False
 
 
+HIDDEN = 0  # set by the instructor's grading run: the random cases are drawn anew, unseen by the student
+
+
+def seed(n: int) -> int:
+    """The seed of a check's random cases: ``n``, or with :data:`HIDDEN` set a hidden one derived from it."""
+    return n if not HIDDEN else (n * 1_000_003 + HIDDEN) % (1 << 32)
+
+
 _failed_cases: set = set()  # (check, case) pairs that failed before in this session
 
 
