@@ -164,3 +164,17 @@ def test_check_cells_are_matched_by_fingerprint():
     assert len(match_checks(student, checks)) == 2
     student["cells"][2]["source"] = "pass"
     assert [c["check"] for c in match_checks(student, checks).values()] == ["normalize_image"]
+
+
+def test_cli_refuses_unusable_input(tmp_path, capsys):
+    from course_utils.__main__ import main
+
+    (tmp_path / "release").mkdir()
+    (tmp_path / "subs" / "alice").mkdir(parents=True)
+    assert main(["--lang", "en", "grade-submissions", str(tmp_path / "subs"), "--reference",
+                 str(tmp_path / "release")]) == 2
+    assert "No released notebooks" in capsys.readouterr().err
+    nbio.write_atomically(tmp_path / "release" / "01_demo.ipynb", nbio.dumps(released()))
+    assert main(["--lang", "en", "grade-submissions", str(tmp_path / "empty"), "--reference",
+                 str(tmp_path / "release")]) == 2
+    assert "No student folders" in capsys.readouterr().err
