@@ -69,3 +69,13 @@ def test_the_workflows_grade_table_speaks_the_students_language(tmp_path):
                               str(dst / "notebooks" / "01_demo.ipynb")], capture_output=True, text=True,
                              env=_locale_env(LANG="C.UTF-8"))
         assert header in run.stdout, (lang, run.stdout, run.stderr)
+
+
+def test_student_repo_ignores_what_grading_leaves_behind(tmp_path):
+    from course_utils.student_repo import make_student_repo
+    from tests.notebook_files import NOTEBOOKS
+
+    dst = make_student_repo(NOTEBOOKS / "en", tmp_path / "repo")
+    ignored = (dst / ".gitignore").read_text().split()
+    for pattern in ("report.xml", ".ipynb_checkpoints/", "__pycache__/", "data/*", "!data/README.md"):
+        assert pattern in ignored
