@@ -17,10 +17,10 @@ __all__ = ["perceptron", "logic_gates"]
 
 register({
     # case names
-    "ch01.case.source": {"ja": "教材の例題 A=5, B=2, C=3, w=(0.1, 0.7, 0.2), th=3",
-                         "en": "source example A=5, B=2, C=3, w=(0.1, 0.7, 0.2), th=3"},
-    "ch01.case.source_above": {"ja": "教材の例題で th=2 (X=2.5 は閾値以上)",
-                               "en": "source example with th=2 (X=2.5 reaches the threshold)"},
+    "ch01.case.source": {"ja": "『勉強会資料』の例題 A=5, B=2, C=3, w=(0.1, 0.7, 0.2), th=3",
+                         "en": "the study-group notes' example A=5, B=2, C=3, w=(0.1, 0.7, 0.2), th=3"},
+    "ch01.case.source_above": {"ja": "『勉強会資料』の例題で th=2 (X=2.5 はしきい値以上)",
+                               "en": "the study-group notes' example with th=2 (X=2.5 reaches the threshold)"},
     "ch01.case.equal": {"ja": "x·w がちょうど th に等しい: x={x}, w={w}, th={th}",
                         "en": "x·w exactly equal to th: x={x}, w={w}, th={th}"},
     "ch01.case.fixed": {"ja": "x={x}, w={w}, th={th}", "en": "x={x}, w={w}, th={th}"},
@@ -34,7 +34,7 @@ register({
         "en": "The result should be 0 or 1 (an int; True/False or 0.0/1.0 are accepted too), "
               "but your function returned {got}. {extra}"},
     "ch01.none": {"ja": "return を書き忘れていませんか?", "en": "Did you forget the return statement?"},
-    "ch01.sum_returned": {"ja": "合計 X = x·w をそのまま返していませんか? X と閾値 th を比べて 0 か 1 を返します。",
+    "ch01.sum_returned": {"ja": "合計 X = x·w をそのまま返していませんか? X としきい値 th を比べて 0 か 1 を返します。",
                           "en": "Did you return the sum X = x·w itself? Compare X with the threshold th "
                                 "and return 0 or 1."},
     "ch01.array_returned": {"ja": "1 つの数を返してください。要素ごとに比べていませんか? まず合計 X = x·w を求めます。",
@@ -46,13 +46,13 @@ register({
         "en": "When X equals th exactly the perceptron fires (1): the rule is X ≥ th. "
               "Did you write > instead of >=?"},
     "ch01.hint.source": {
-        "ja": "X = 5×0.1 + 2×0.7 + 3×0.2 = 2.5 で、閾値 3 に届かないので出力は 0 です。",
+        "ja": "X = 5×0.1 + 2×0.7 + 3×0.2 = 2.5 で、しきい値 3 に届かないので出力は 0 です。",
         "en": "X = 5×0.1 + 2×0.7 + 3×0.2 = 2.5 is below the threshold 3, so the output is 0."},
     "ch01.hint.int_cast": {
         "ja": "x、w、th は小数のこともあります。int() や astype(int) で整数にすると小数部分が消えます。",
         "en": "x, w and th may be fractions; int() or astype(int) drops the fractional part."},
     "ch01.hint.general": {
-        "ja": "重み付き和 X = Σ xᵢwᵢ を閾値 th と比べます: X ≥ th なら 1、そうでなければ 0 です。",
+        "ja": "重み付き和 X = Σ xᵢwᵢ をしきい値 th と比べます: X ≥ th なら 1、そうでなければ 0 です。",
         "en": "Compare the weighted sum X = Σ xᵢwᵢ with the threshold th: 1 when X ≥ th, else 0."},
     "ch01.hint.general_code": {"ja": " (X は np.dot(x, w) で計算できます)", "en": " (np.dot(x, w) computes X)"},
     "ch01.gate_wrong": {
@@ -68,10 +68,10 @@ register({
     "ch01.hint.xor_recipe": {"ja": " NAND と OR の出力を AND に入れると…?",
                              "en": " Feed the outputs of NAND and OR into AND…"},
     "ch01.hint.nand": {"ja": "\nヒント: NAND は AND の出力を反転したもの (NOT AND) です。"
-                             "重みと閾値の符号をすべて反転してみましょう。",
+                             "重みとしきい値の符号をすべて反転してみましょう。",
                        "en": "\nHint: NAND is AND with the output flipped (NOT AND); try flipping the sign of "
                              "the weights and of the threshold."},
-    "ch01.hint.gate_equal": {"ja": "\nヒント: 重み付き和がちょうど閾値に等しい場合 (例: 0.5+0.5 と 1.0) の "
+    "ch01.hint.gate_equal": {"ja": "\nヒント: 重み付き和がちょうどしきい値に等しい場合 (例: 0.5+0.5 と 1.0) の "
                                    ">= と > の違いに注意してください。",
                              "en": "\nHint: watch the case where the weighted sum equals the threshold exactly "
                                    "(e.g. 0.5 + 0.5 and 1.0): >= and > differ there."},

@@ -2,7 +2,7 @@
 
 Conventions checked here (the notebook states them too):
 
-- ``step(x)`` is 1 where x > 0 and 0 where x <= 0, so step(0) = 0 (the source's formula, and
+- ``step(x)`` is 1 where x > 0 and 0 where x <= 0, so step(0) = 0 (the study-group notes' formula, and
   the convention of 『ゼロから作るDeep Learning』).
 - All three activations work element-wise on arrays of any shape and leave the input alone.
 - ``sigmoid`` must not give NaN for x = ±1000 (a RuntimeWarning about overflow is fine).
@@ -26,8 +26,8 @@ SOURCE_P = np.array([0.00, 0.97, 0.02, 0.01])
 
 register({
     # case names
-    "ch02.case.step_source": {"ja": "step: 教材の式 (x > 0 で 1、x ≤ 0 で 0)、x = {x}",
-                              "en": "step: the source's formula (1 for x > 0, 0 for x ≤ 0), x = {x}"},
+    "ch02.case.step_source": {"ja": "step: 『勉強会資料』の式 (x > 0 で 1、x ≤ 0 で 0)、x = {x}",
+                              "en": "step: the study-group notes' formula (1 for x > 0, 0 for x ≤ 0), x = {x}"},
     "ch02.case.random2d": {"ja": "{name}: 2 次元配列 {shape} (ランダム、PyTorch と比較)",
                            "en": "{name}: 2-D array {shape} (random, compared with PyTorch)"},
     "ch02.case.sigmoid_source": {"ja": "sigmoid: x = {x}", "en": "sigmoid: x = {x}"},
@@ -45,11 +45,11 @@ register({
                              "en": "3-D array (2, 3, 4) (softmax over the last axis, compared with PyTorch)"},
     "ch02.case.softmax_random": {"ja": "ランダムなバッチ (5, 10) (PyTorch と比較)",
                                  "en": "random batch (5, 10) (compared with PyTorch)"},
-    "ch02.case.ce_source": {"ja": "教材の例 p = (正常 0.00, ポリープ 0.97, 食道炎 0.02, 大腸炎 0.01)、正解 {label}、y = {y}",
-                            "en": "source example p = (normal 0.00, polyps 0.97, esophagitis 0.02, colitis 0.01), "
+    "ch02.case.ce_source": {"ja": "内視鏡画像の例 p = (正常 0.00, ポリープ 0.97, 食道炎 0.02, 大腸炎 0.01)、正解 {label}、y = {y}",
+                            "en": "the endoscopy example p = (normal 0.00, polyps 0.97, esophagitis 0.02, colitis 0.01), "
                                   "label {label}, y = {y}"},
-    "ch02.case.ce_batch": {"ja": "教材の例を 2 つ並べたバッチ (正解 ポリープ (polyps) と 大腸炎 (colitis))、y = {y}",
-                           "en": "the source example twice in a batch (labels polyps and colitis), y = {y}"},
+    "ch02.case.ce_batch": {"ja": "内視鏡画像の例を 2 つ並べたバッチ (正解 ポリープ (polyps) と 大腸炎 (colitis))、y = {y}",
+                           "en": "the endoscopy example twice in a batch (labels polyps and colitis), y = {y}"},
     "ch02.case.ce_zero": {"ja": "正解クラスの確率が 0 (正解 正常 (normal)、p = 0.00)、y = {y}",
                           "en": "probability 0 for the true class (label normal, p = 0.00), y = {y}"},
     "ch02.case.ce_random": {"ja": "ランダムなバッチ (8, 5)、{kind} (PyTorch の nll_loss と比較)",
@@ -72,9 +72,9 @@ register({
         "en": "The whole array is passed in at once; `if x > 0:` does not work on arrays. Compute element-wise, "
               "e.g. with np.where or a comparison such as x > 0 on the array."},
     "ch02.step_zero": {
-        "ja": "step(0) が {got} になっています。この講義では教材の式どおり x > 0 のときだけ 1、x ≤ 0 は 0 とします "
+        "ja": "step(0) が {got} になっています。このコースでは『勉強会資料』の式どおり x > 0 のときだけ 1、x ≤ 0 は 0 とします "
               "(つまり step(0) = 0)。>= ではなく > を使ってください。",
-        "en": "step(0) came out as {got}. In this course (as in the source's formula) step is 1 only for x > 0 "
+        "en": "step(0) came out as {got}. In this course (as in the study-group notes' formula) step is 1 only for x > 0 "
               "and 0 for x ≤ 0, so step(0) = 0: use > rather than >=."},
     "ch02.step_binary": {"ja": "step の出力は 0 か 1 だけのはずですが、{got} が含まれています。",
                          "en": "step should output only 0 and 1, but the result contains {got}."},
