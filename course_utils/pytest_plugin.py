@@ -2,6 +2,8 @@
 
 The tags land in the junit report as ``<property>`` elements, so :mod:`course_utils.grade`
 maps results to exercises by cell id and check name rather than nbval's "Cell N" numbers.
+A check cell fails when its check fails even though the release tags it ``raises-exception``
+(so that Run All in JupyterLab carries on past an unfinished exercise).
 Load it with ``-p course_utils.pytest_plugin`` (pytest.ini does; so does the student template).
 """
 from . import notebooks as nbio
@@ -17,3 +19,5 @@ def pytest_collection_modifyitems(session, config, items):
         name = nbio.check_name(cell)
         if name:
             item.user_properties.append(("check", name))
+            if hasattr(item, "options"):
+                item.options["check_exception"] = False  # nbval: an error in a check cell is a failure

@@ -140,6 +140,21 @@ def cell_label(path, cell: dict, index: int, lang: str = "en") -> str:
     return text_in(lang, "release.where", path=path or "<notebook>", id=cell.get("id", "-"), index=index)
 
 
+RAISES_EXCEPTION = "raises-exception"
+
+
+def tag_raises_exception(cell: dict) -> None:
+    """Let Run All carry on past an unfinished exercise's check cell.
+
+    JupyterLab and nbclient go on after a cell tagged ``raises-exception`` fails, so the
+    plots and widgets after an exercise still appear. nbval would then accept a failing
+    check; course_utils.pytest_plugin undoes that for check cells, so grading still sees it.
+    """
+    tags = cell.setdefault("metadata", {}).setdefault("tags", [])
+    if RAISES_EXCEPTION not in tags:
+        tags.append(RAISES_EXCEPTION)
+
+
 def release_notebook(nb: dict, where: str = "", message_lang: str | None = None) -> dict:
     """The student version of one notebook (a new dict; ``nb`` is not changed).
 
@@ -167,6 +182,7 @@ def release_notebook(nb: dict, where: str = "", message_lang: str | None = None)
         cell["execution_count"] = None
         if name:
             checks.append({"check": name, "cell_id": cell.get("id"), "sha256": nbio.fingerprint(cell)})
+            tag_raises_exception(cell)
     nb.setdefault("metadata", {})["course"] = {"release": True, "checks": checks}
     return nb
 

@@ -255,3 +255,24 @@ def test_cli_grade_and_errors_follow_the_locale(tmp_path):
                         capture_output=True, text=True, env=_locale_env())
     assert ja.returncode == en.returncode == 2
     assert "がありません" in ja.stderr and "not found" in en.stderr
+
+
+def test_release_tags_check_cells_so_run_all_carries_on_but_nbval_still_grades(tmp_path):
+    """JupyterLab and nbclient go past a failing cell tagged raises-exception; nbval must still fail the check."""
+    import subprocess
+    import sys
+
+    import nbformat
+
+    from course_utils.release import release_notebook
+    from tests import nbfactory
+
+    student = release_notebook(nbfactory.notebook())
+    tagged = [c for c in student["cells"] if "raises-exception" in c.get("metadata", {}).get("tags", [])]
+    assert [nbio.check_name(c) for c in tagged] == ["normalize_image"]
+    path = tmp_path / "student.ipynb"
+    path.write_text(nbformat.writes(nbformat.from_dict(student)))
+    ran = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "course_utils.pytest_plugin",
+                          "--nbval-lax", "--nbval-current-env", "-n", "0", "-c", "/dev/null", str(path)],
+                         capture_output=True, text=True, cwd=tmp_path, timeout=240)
+    assert "1 failed" in ran.stdout and "3 passed" in ran.stdout, ran.stdout[-2000:]
