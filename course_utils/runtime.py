@@ -69,7 +69,9 @@ def make_reproducible() -> None:
     Without this, two seeded runs on CUDA differ (cuDNN picks algorithms by timing them, and
     some kernels add in a different order each run): deterministic algorithms where PyTorch
     has them (a warning, shown once, names an operation that has none), cuBLAS's fixed
-    workspace, and no cuDNN benchmark mode. On the CPU nothing changes.
+    workspace, and no cuDNN benchmark mode. On the CPU nothing changes. A notebook turns it off
+    where an operation's deterministic stand-in is too costly (torchvision's RoI Align in
+    chapters 07 and 08 falls back to a pure-PyTorch version that needs tens of GB on a GPU).
     """
     import warnings
 
