@@ -130,7 +130,7 @@ def test_reasons_name_why(graded):
     by = {(r["student"], r["check"]): r for r in rows}
     assert "Not implemented" in by["cheats", "perceptron"]["reason"]
     assert "deleted or changed" in by["wrong_or_edited", "normalize_image"]["reason"]
-    assert by["wrong_or_edited", "perceptron"]["reason"].startswith("source example")
+    assert by["wrong_or_edited", "perceptron"]["reason"].startswith("the study-group notes' example")
     assert "kernel died" in by["crashes", "normalize_image"]["reason"]
     assert by["hangs", "normalize_image"]["reason"]
     assert all(r["reason"] == "" for r in rows if r["passed"])
