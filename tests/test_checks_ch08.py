@@ -380,12 +380,9 @@ def test_unet_correct(answer, capsys):
     assert "✓ unet" in out and out.count("\n") == 1
 
 
-def test_unet_check_is_fast_and_leaves_grad_mode_on():
-    import time
-
-    start = time.perf_counter()
+def test_unet_check_leaves_grad_mode_on():
+    # (its speed is a benchmark's business, not a unit test's: two tests at once on two cores made it flaky)
     cu.checks.unet(UNet)
-    assert time.perf_counter() - start < 5
     assert torch.is_grad_enabled()
 
 
