@@ -643,3 +643,15 @@ def test_reference_interpolation_variants():
 def test_every_check_is_exported():
     for name in ["iou", "box_iou", "nms", "yolo_encode", "average_precision"]:
         assert name in checks.names()
+
+
+def test_nms_that_drops_low_scores_after_suppressing_fails():
+    import torchvision
+
+    def drops_low(boxes, scores, iou_threshold):
+        keep = torchvision.ops.nms(torch.as_tensor(boxes, dtype=torch.float64),
+                                   torch.as_tensor(scores, dtype=torch.float64), iou_threshold).numpy()
+        return keep[np.asarray(scores)[keep] >= 0.05]
+
+    with pytest.raises(checks.ExerciseFailed):
+        checks.nms(drops_low)

@@ -612,3 +612,14 @@ class RaisesInForward(UNet):
 def test_unet_forward_that_raises_fails_clearly():
     message = fails(cu.checks.unet, RaisesInForward, fragments=["RuntimeError", "boom in forward", "(2, 3, 64, 64)"])
     assert hint("ch08.unet_sizes", inp=(2, 3, 64, 64)) not in message
+
+
+def test_dice_that_is_one_whenever_the_target_is_empty_fails():
+    def one_if_target_empty(pred, target):
+        pred, target = np.asarray(pred, bool), np.asarray(target, bool)
+        if not target.any():
+            return 1.0
+        return 2 * (pred & target).sum() / (pred.sum() + target.sum())
+
+    with pytest.raises(cu.checks.ExerciseFailed):
+        cu.checks.dice(one_if_target_empty)

@@ -524,6 +524,9 @@ def _nms_cases():
     for threshold, n in ((0.3, 20), (0.5, 30), (0.7, 40)):
         cases.append((f"乱数 / random {n} clustered boxes, threshold {threshold}, vs torchvision.ops.nms",
                       _clustered_boxes(rng, n, threshold), rng.permutation(n) / n + 0.01, threshold, None))
+    n = 25  # NMS keeps a box however low its score: a score cut-off is a separate step
+    cases.append((f"低いスコア / low scores only (0.0001–0.01): {n} clustered boxes, none dropped for its score",
+                  _clustered_boxes(rng, n, 0.5), (rng.permutation(n) + 1) / (100.0 * n), 0.5, None))
     return cases
 
 

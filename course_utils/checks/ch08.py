@@ -64,6 +64,8 @@ register({
     "ch08.case.dice_both_empty": {"ja": "予測も正解も空のマスク (Dice = 1.0)",
                                   "en": "both masks empty (Dice = 1.0)"},
     "ch08.case.dice_one_empty": {"ja": "予測だけが空 (Dice = 0.0)", "en": "only the prediction is empty (Dice = 0.0)"},
+    "ch08.case.dice_target_empty": {"ja": "正解だけが空で予測に画素がある (Dice = 0.0)",
+                                    "en": "only the target is empty, the prediction is not (Dice = 0.0)"},
     "ch08.case.dice_perfect": {"ja": "完全に一致するマスク (Dice = 1.0)", "en": "identical masks (Dice = 1.0)"},
     "ch08.case.dice_int": {"ja": "0/1 の整数マスク (uint8) {shape}", "en": "0/1 integer masks (uint8) {shape}"},
     "ch08.case.dice_random": {"ja": "ランダムな bool マスク {shape}", "en": "random bool masks {shape}"},
@@ -359,6 +361,7 @@ def _dice_cases():
     cases = [("ch08.case.dice_worked", {}, a, b),
              ("ch08.case.dice_both_empty", {}, empty, empty.copy()),
              ("ch08.case.dice_one_empty", {}, empty, some),
+             ("ch08.case.dice_target_empty", {}, some, empty.copy()),
              ("ch08.case.dice_perfect", {}, some, some.copy())]
     shape = (2, 8, 10)
     cases.append(("ch08.case.dice_int", {"shape": shape},
