@@ -95,7 +95,7 @@ register({
         "ja": "ヒント: 予測にも正解にもないクラスを IoU = 1 として数えているようです。そのクラスは平均から除いてください。",
         "en": "Hint: you seem to count a class that is in neither map as IoU = 1; leave it out of the mean."},
     "ch08.miou_accuracy": {
-        "ja": ("ヒント: 結果が画素精度 (pixel accuracy、一致した画素の割合) と同じです。mIoU はクラスごとに "
+        "ja": ("ヒント: 結果が画素正解率 (pixel accuracy、一致した画素の割合) と同じです。mIoU はクラスごとに "
                "|予測 ∩ 正解| / |予測 ∪ 正解| を求めてから、クラスについて平均します。"),
         "en": ("Hint: your result equals the pixel accuracy (the fraction of matching pixels). mIoU computes "
                "|pred ∩ target| / |pred ∪ target| for each class and then averages over the classes.")},
@@ -144,7 +144,7 @@ register({
         "ja": "ヒント: 分子の 2 を忘れていませんか? Dice = 2|A∩B|/(|A|+|B|) (完全一致で 1 になります)。",
         "en": "Hint: did you forget the 2? Dice = 2|A∩B|/(|A|+|B|), which is 1 for identical masks."},
     "ch08.dice_accuracy": {
-        "ja": "ヒント: 結果が画素精度 (一致した画素の割合) と同じです。Dice は前景 (True の画素) だけを数えます。",
+        "ja": "ヒント: 結果が画素正解率 (一致した画素の割合) と同じです。Dice は前景 (True の画素) だけを数えます。",
         "en": "Hint: your result equals the pixel accuracy; Dice counts foreground (True) pixels only."},
     "ch08.dice_scalar": {
         "ja": "ヒント: Dice 係数は 2 つのマスク全体について 1 つの数を返します (画素ごとや画像ごとの配列ではありません)。",
