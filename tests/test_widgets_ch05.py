@@ -8,6 +8,7 @@ import torch.nn.functional as F
 
 import course_utils as cu
 from course_utils import i18n
+from tests.widget_layout import assert_lecture_layout, controls, label_px, px
 
 matplotlib.use("Agg")
 cu.runtime.set_plot_style()  # the Japanese font, as cu.setup would (no missing-glyph warnings)
@@ -78,51 +79,24 @@ def test_k1_stride1_is_identity():
     assert w.state["ratio"] == 1.0
 
 
-# --- lecture resolution (issue 16 §5): every slider track ≥ 200 px at 1280×720, labels not cut off
-READOUT_PX, MARGIN_PX = 64, 16   # ipywidgets 8: the readout box and the margins around the track
-
-
-def _px(value):
-    assert value and str(value).endswith("px"), f"expected a width in px, got {value!r}"
-    return float(str(value)[:-2])
-
-
-def _label_px(text):
-    # full-width (Japanese) characters about 14 px at JupyterLab's 13 px font, others about 8 px
-    return sum(14 if ord(ch) > 0x2E7F else 8 for ch in text)
-
-
-def _controls(widget):
-    found, todo = [], [widget]
-    while todo:
-        w = todo.pop()
-        if isinstance(w, W.Box):
-            todo.extend(w.children)
-        elif isinstance(w, W.widgets.widget_description.DescriptionWidget):
-            found.append(w)
-    return found
+# --- lecture resolution (issue 16 §5): tests/widget_layout.py, plus the toggle buttons of this widget
 
 
 def test_lecture_layout():
     w = cu.widgets.pooling_explorer()
-    sliders = 0
-    for control in _controls(w):
+    for control in controls(w):
         if isinstance(control, (W.HTML, W.Label, W.Output)):
             continue
-        width, label = _px(control.layout.width), _px(control.style.description_width)
-        assert _px(control.layout.min_width) == width, f"{control.description}: a row could squeeze it"
-        assert _label_px(control.description) <= label, f"label {control.description!r} cut off at {label} px"
-        if isinstance(control, W.IntSlider):
-            sliders += 1
-            track = width - label - READOUT_PX - MARGIN_PX
-            assert track >= 200, f"{control.description}: slider track {track} px < 200 px"
+        assert label_px(control.description) <= px(control.style.description_width), \
+            f"label {control.description!r} cut off"
         if isinstance(control, W.ToggleButtons):
-            buttons = _px(control.style.button_width) * len(control.options)
+            width, label = px(control.layout.width), px(control.style.description_width)
+            buttons = px(control.style.button_width) * len(control.options)
             assert label + buttons <= width, "the toggle buttons do not fit their row"
-            assert all(_label_px(name) <= _px(control.style.button_width) - 16 for name, _ in control.options)
-    assert sliders == 2
-    rows = [child for child in w.children if isinstance(child, W.HBox)]
-    assert rows and all(row.layout.flex_flow == "row wrap" for row in rows), "a row of controls must wrap, not shrink"
+            assert all(label_px(name) <= px(control.style.button_width) - 16 for name, _ in control.options)
+    assert sum(isinstance(c, W.IntSlider) for c in controls(w)) == 2
+    assert assert_lecture_layout(w) == 2
+    assert any(isinstance(child, W.HBox) for child in w.children), "the controls sit in a row that wraps"
 
 
 def test_static_figure_matches_the_widget():
