@@ -9,6 +9,7 @@ import numpy as np
 
 from ..i18n import register, t
 from .core import Check, Failure, assert_close, call, fail, require_callable, to_numpy, seed
+from .layers import grad_attr, method, numerical_gradient
 
 __all__ = ["layers"]
 
@@ -37,12 +38,6 @@ register({
     "ch03.kind.span": {"ja": "、1 行のロジットの幅が数千", "en": ", logits spanning thousands in a row"},
     "ch03.case.net": {"ja": "2 層ネット Affine → ReLU → Affine → SoftmaxWithLoss を torch の自動微分と比較",
                       "en": "two-layer net Affine → ReLU → Affine → SoftmaxWithLoss vs torch autograd"},
-    "ch03.no_method": {"ja": "{cls} にメソッド {method}() がありません。",
-                       "en": "{cls} has no method {method}()."},
-    "ch03.no_grad": {"ja": "backward(dout) の後に {cls}.{attr} がありません (または None です)。"
-                           "backward の中で self.{attr} = ... と勾配を保存しましたか?",
-                     "en": "After backward(dout), {cls}.{attr} is missing (or None). "
-                           "Did backward store the gradient with self.{attr} = ...?"},
     "ch03.what_loss": {"ja": "forward(x, t) の損失", "en": "the loss of forward(x, t)"},
     "ch03.what": {"ja": "{what} について: {detail}", "en": "In {what}: {detail}"},
     "ch03.db_axis": {"ja": "db はバッチ方向 (axis=0) の和 dout.sum(axis=0) で、形は b と同じ ({M},) です。"
@@ -94,42 +89,12 @@ TOL = dict(rtol=1e-5, atol=1e-7)
 LOSS_TOL = dict(rtol=1e-4, atol=1e-5)  # room for the common log(y + 1e-7)
 
 
-def _method(obj, name):
-    method = getattr(obj, name, None)
-    if not callable(method):
-        fail(t("ch03.no_method", cls=type(obj).__name__, method=name))
-    return method
-
-
-def _grad_attr(obj, attr):
-    value = getattr(obj, attr, None)
-    if value is None:
-        fail(t("ch03.no_grad", cls=type(obj).__name__, attr=attr))
-    return value
-
-
 def _close(got, expected, what, tol=TOL):
     """assert_close whose failure message says which array is wrong."""
     try:
         return assert_close(got, expected, **tol)
     except Failure as e:
         fail(t("ch03.what", what=what, detail=str(e)))
-
-
-def numerical_gradient(f, x, h=1e-5):
-    """Central difference of the scalar function f at x (float64; x is restored)."""
-    grad = np.zeros_like(x)
-    it = np.nditer(x, flags=["multi_index"])
-    for _ in it:
-        i = it.multi_index
-        old = x[i]
-        x[i] = old + h
-        plus = f()
-        x[i] = old - h
-        minus = f()
-        x[i] = old
-        grad[i] = (plus - minus) / (2 * h)
-    return grad
 
 
 def _numeric(value, shape):
@@ -171,10 +136,10 @@ def _check_affine(c, Affine, rng):
         W, b = rng.normal(size=(D, M)), rng.normal(size=M)
         x, dout = rng.normal(size=(N, D)), rng.normal(size=(N, M))
         layer = call(Affine, W.copy(), b.copy())
-        out = call(_method(layer, "forward"), x.copy())
+        out = call(method(layer, "forward"), x.copy())
         _close(out, x @ W + b, "forward(x) = x @ W + b")
-        dx = call(_method(layer, "backward"), dout.copy())
-        dW, db = _grad_attr(layer, "dW"), _grad_attr(layer, "db")
+        dx = call(method(layer, "backward"), dout.copy())
+        dW, db = grad_attr(layer, "dW"), grad_attr(layer, "db")
 
         # expected gradients: central differences of L = sum(out * dout)
         xs, Ws, bs = x.copy(), W.copy(), b.copy()
@@ -202,7 +167,7 @@ def _check_affine(c, Affine, rng):
     layer = call(Affine, W, b)
     W -= 0.5  # params["W1"] -= lr * grads["W1"], as SGD does
     b += 0.25
-    out = call(_method(layer, "forward"), x.copy())
+    out = call(method(layer, "forward"), x.copy())
     arr = _numeric(out, (4, 2))
     if arr is not None and np.allclose(arr, x @ (W + 0.5) + (b - 0.25)) and not np.allclose(arr, x @ W + b):
         fail(t("ch03.copied"))
@@ -212,10 +177,10 @@ def _check_affine(c, Affine, rng):
     W, b = rng.normal(size=(4, 3)), rng.normal(size=3)
     x1, x2, dout = rng.normal(size=(5, 4)), rng.normal(size=(5, 4)), rng.normal(size=(5, 3))
     layer = call(Affine, W.copy(), b.copy())
-    call(_method(layer, "forward"), x1.copy())
+    call(method(layer, "forward"), x1.copy())
     call(layer.forward, x2.copy())
-    call(_method(layer, "backward"), dout.copy())
-    got = _grad_attr(layer, "dW")
+    call(method(layer, "backward"), dout.copy())
+    got = grad_attr(layer, "dW")
     arr = _numeric(got, (4, 3))
     if arr is not None and np.allclose(arr, x1.T @ dout) and not np.allclose(arr, x2.T @ dout):
         fail(t("ch03.stale_x"))
@@ -226,9 +191,9 @@ def _check_affine(c, Affine, rng):
 
 def _relu_backward_case(c, ReLU, x, dout):
     layer = call(ReLU)
-    out = call(_method(layer, "forward"), x.copy())
+    out = call(method(layer, "forward"), x.copy())
     _close(out, np.maximum(x, 0), "forward(x) = max(0, x)")
-    raw = call(_method(layer, "backward"), dout.copy())
+    raw = call(method(layer, "backward"), dout.copy())
     got = _numeric(raw, x.shape)
     if got is None:
         _close(raw, dout, "backward(dout)")  # reports the type / shape / dtype
@@ -292,7 +257,7 @@ def _check_softmax_loss(c, SoftmaxWithLoss, rng):
         target = {"index": labels, "onehot": np.eye(C)[labels],
                   "onehot_int": np.eye(C, dtype=int)[labels]}[kind]
         layer = call(SoftmaxWithLoss)
-        loss = call(_method(layer, "forward"), x.copy(), target.copy())
+        loss = call(method(layer, "forward"), x.copy(), target.copy())
         value = _scalar(loss)
         expected = _ce(x, labels)
         if shift and not np.isfinite(value):
@@ -301,7 +266,7 @@ def _check_softmax_loss(c, SoftmaxWithLoss, rng):
             fail(t("ch03.loss_sum", N=N))
         _close(value, expected, t("ch03.what_loss"), LOSS_TOL)
 
-        dx = call(_method(layer, "backward"))
+        dx = call(method(layer, "backward"))
         expected_dx = (_softmax(x) - np.eye(C)[labels]) / N
         arr = _numeric(dx, (N, C))
         if arr is not None:
@@ -341,8 +306,8 @@ def _check_network(c, Affine, ReLU, SoftmaxWithLoss, rng):
     ref = F.cross_entropy(torch.relu(tx @ tW1 + tb1) @ tW2 + tb2, torch.from_numpy(labels))
     ref.backward()
     _close(_scalar(loss), ref.item(), "loss", LOSS_TOL)
-    for name, got, tensor in [("dW1", _grad_attr(a1, "dW"), tW1), ("db1", _grad_attr(a1, "db"), tb1),
-                              ("dW2", _grad_attr(a2, "dW"), tW2), ("db2", _grad_attr(a2, "db"), tb2),
+    for name, got, tensor in [("dW1", grad_attr(a1, "dW"), tW1), ("db1", grad_attr(a1, "db"), tb1),
+                              ("dW2", grad_attr(a2, "dW"), tW2), ("db2", grad_attr(a2, "db"), tb2),
                               ("dx", dx, tx)]:
         try:
             _close(got, tensor.grad.numpy(), name, LOSS_TOL)

@@ -13,15 +13,11 @@ import numpy as np
 
 from ..i18n import register, t
 from .core import Check, Failure, assert_close, call, call_unchanged, fail, failure_text, require_callable, to_numpy
+from .layers import grad_attr, method, numerical_gradient
 
 __all__ = ["conv_layer"]
 
 register({
-    "ch05l.no_method": {"ja": "{cls} にメソッド {method}() がありません。", "en": "{cls} has no method {method}()."},
-    "ch05l.no_grad": {"ja": "backward(dout) の後に {cls}.{attr} がありません (または None です)。"
-                            "backward の中で self.{attr} = ... と勾配を保存してください。",
-                      "en": "After backward(dout), {cls}.{attr} is missing (or None). "
-                            "Store the gradient in backward with self.{attr} = ...."},
     "ch05l.what": {"ja": "{what} について: {detail}", "en": "In {what}: {detail}"},
     "ch05l.by_reference": {"ja": "最適化手法は {names} をその場で (in place) 更新します (params[name] -= lr * grad)。"
                                  "更新の後の forward が古い値を使っています。__init__ では self.W = W のように配列そのものを"
@@ -88,21 +84,6 @@ TOL = dict(rtol=1e-6, atol=1e-8)
 
 
 # --------------------------------------------------------------------------- shared helpers
-def method(obj, name):
-    """The bound method ``name`` of the student's object, or a clear failure."""
-    found = getattr(obj, name, None)
-    if not callable(found):
-        fail(t("ch05l.no_method", cls=type(obj).__name__, method=name))
-    return found
-
-
-def grad_attr(obj, attr):
-    value = getattr(obj, attr, None)
-    if value is None:
-        fail(t("ch05l.no_grad", cls=type(obj).__name__, attr=attr))
-    return value
-
-
 def close(got, expected, what, suspects=(), extra=None, tol=TOL):
     """assert_close whose message says which array is wrong, plus the hint of the first suspect
     (``(candidate, hint)``; a shape tuple or an array) that the answer matches."""
@@ -131,20 +112,6 @@ def as_float(value, shape):
     if arr.shape != tuple(shape) or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
         return None
     return arr.astype(np.float64)
-
-
-def numerical_gradient(f, x, h=1e-6):
-    """Central difference of the scalar function f() at the array x (changed and restored in place)."""
-    grad = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        old = x[i]
-        x[i] = old + h
-        plus = f()
-        x[i] = old - h
-        minus = f()
-        x[i] = old
-        grad[i] = (plus - minus) / (2 * h)
-    return grad
 
 
 # --------------------------------------------------------------------------- references (float64)
@@ -237,7 +204,7 @@ def _run_case(Conv, x, W, b, s, p, dout, numeric, rng):
     if numeric:  # central differences of L = Σ conv(x, W, b) · dout, each input in turn
         xs, Ws, bs = x.copy(), W.copy(), b.copy()
         loss = lambda: float(np.sum(_np_conv(xs, Ws, bs, s, p) * dout))
-        tdx, tdW, tdb = (numerical_gradient(loss, a) for a in (xs, Ws, bs))
+        tdx, tdW, tdb = (numerical_gradient(loss, a, h=1e-6) for a in (xs, Ws, bs))
         note = t("ch05l.numerical")
     num_tol = dict(rtol=1e-5, atol=1e-7) if numeric else TOL
     db = grad_attr(layer, "db")

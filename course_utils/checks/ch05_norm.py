@@ -15,8 +15,9 @@ unbiased variance (as PyTorch) or its biased one (x.var(axis=0)): both are accep
 import numpy as np
 
 from ..i18n import register, t
-from .ch05_layers import as_float, close, grad_attr, method
+from .ch05_layers import as_float, close
 from .core import Check, call, call_unchanged, expect, fail, require_callable
+from .layers import grad_attr, method
 
 __all__ = ["dropout", "batchnorm"]
 

@@ -1,0 +1,49 @@
+"""What the checks of the student's NumPy layer classes share (chapters 03 and 05).
+
+A layer is an object with ``forward`` / ``backward`` methods that stores its parameter
+gradients as attributes (``dW``, ``db``, ``dgamma`` ...); the checks compare those with
+central differences, :func:`numerical_gradient`.
+"""
+import numpy as np
+
+from ..i18n import register, t
+from .core import fail
+
+register({
+    "layers.no_method": {"ja": "{cls} にメソッド {method}() がありません。",
+                         "en": "{cls} has no method {method}()."},
+    "layers.no_grad": {"ja": "backward(dout) の後に {cls}.{attr} がありません (または None です)。"
+                             "backward の中で self.{attr} = ... と勾配を保存しましたか?",
+                       "en": "After backward(dout), {cls}.{attr} is missing (or None). "
+                             "Did backward store the gradient with self.{attr} = ...?"},
+})
+
+
+def method(obj, name):
+    """The bound method ``name`` of the student's object, or a clear failure."""
+    found = getattr(obj, name, None)
+    if not callable(found):
+        fail(t("layers.no_method", cls=type(obj).__name__, method=name))
+    return found
+
+
+def grad_attr(obj, attr):
+    """The gradient ``backward`` stored as ``obj.<attr>``, or a clear failure."""
+    value = getattr(obj, attr, None)
+    if value is None:
+        fail(t("layers.no_grad", cls=type(obj).__name__, attr=attr))
+    return value
+
+
+def numerical_gradient(f, x, h=1e-5):
+    """Central difference of the scalar function ``f()`` at the array ``x`` (changed and restored in place)."""
+    grad = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        old = x[i]
+        x[i] = old + h
+        plus = f()
+        x[i] = old - h
+        minus = f()
+        x[i] = old
+        grad[i] = (plus - minus) / (2 * h)
+    return grad
