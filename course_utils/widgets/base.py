@@ -3,6 +3,13 @@ import ipywidgets as W
 import matplotlib.pyplot as plt
 
 
+def lecture_layout(label: str, width: str, **style) -> dict:
+    """Keyword arguments that size a control for lecture resolution (1280×720): a fixed ``width``
+    that a row cannot squeeze (``min_width``) and a ``label`` width that does not cut the
+    description. A 400–440 px slider with a 90–120 px label keeps a track of about 240 px."""
+    return {"style": {"description_width": label, **style}, "layout": W.Layout(width=width, min_width=width)}
+
+
 def explorer(controls: dict, compute, draw=None, title: str | None = None):
     """Build a widget: ``compute(**values) -> dict`` and ``draw(state)`` to show it.
 
@@ -12,7 +19,8 @@ def explorer(controls: dict, compute, draw=None, title: str | None = None):
     ``update()``.
     """
     output = W.Output()
-    children = ([W.HTML(f"<b>{title}</b>")] if title else []) + [W.HBox(list(controls.values())), output]
+    row = W.HBox(list(controls.values()), layout=W.Layout(flex_flow="row wrap"))  # wrap rather than shrink sliders
+    children = ([W.HTML(f"<b>{title}</b>")] if title else []) + [row, output]
     box = W.VBox(children)
     box.controls, box.output, box.state = controls, output, {}
 

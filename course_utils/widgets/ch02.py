@@ -4,7 +4,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ..i18n import register, t
-from .base import explorer
+from .base import explorer, lecture_layout
 
 __all__ = ["activation_explorer", "learning_rate_explorer"]
 
@@ -57,20 +57,6 @@ ACTIVATIONS = {
 }
 
 
-def _lecture(label: str, width: str) -> dict:
-    """Layout for lecture resolution (1280×720): a fixed width that a row cannot squeeze (the track of a
-    440 px slider with a 120 px label is about 250 px, ≥ 200 px) and a label wide enough not to be cut."""
-    return {"style": {"description_width": label}, "layout": W.Layout(width=width, min_width=width)}
-
-
-def _wrapped(box):
-    """Let the row of controls wrap onto a second line instead of shrinking the sliders."""
-    for child in box.children:
-        if isinstance(child, W.HBox):
-            child.layout.flex_flow = "row wrap"
-    return box
-
-
 def activation_explorer(x: float = 0.5, functions=("step", "sigmoid", "relu")):
     """Move x: the value h(x), the tangent at x and the slope h'(x) of each chosen activation.
 
@@ -79,9 +65,9 @@ def activation_explorer(x: float = 0.5, functions=("step", "sigmoid", "relu")):
     """
     controls = {
         "x": W.FloatSlider(value=x, min=-4.0, max=4.0, step=0.1, description="x", continuous_update=False,
-                           **_lecture("40px", "400px")),
+                           **lecture_layout("40px", "400px")),
         "functions": W.SelectMultiple(options=list(ACTIVATIONS), value=tuple(functions), rows=4,
-                                      description=t("ch02w.act.functions"), **_lecture("80px", "260px")),
+                                      description=t("ch02w.act.functions"), **lecture_layout("80px", "260px")),
     }
 
     def compute(x, functions):
@@ -122,7 +108,7 @@ def activation_explorer(x: float = 0.5, functions=("step", "sigmoid", "relu")):
         fig.tight_layout()
         return fig
 
-    return _wrapped(explorer(controls, compute, draw, title=t("ch02w.act.title")))
+    return explorer(controls, compute, draw, title=t("ch02w.act.title"))
 
 
 # --- gradient descent in one dimension -------------------------------------------------------------
@@ -177,13 +163,13 @@ def learning_rate_explorer(lr: float = 0.1, steps: int = 20, w0: float = -1.0, l
     """
     controls = {
         "lr": W.FloatLogSlider(value=lr, base=10, min=-3, max=0.3, step=0.05, description=t("ch02w.gd.lr"),
-                               readout_format=".3f", continuous_update=False, **_lecture("120px", "440px")),
+                               readout_format=".3f", continuous_update=False, **lecture_layout("120px", "440px")),
         "steps": W.IntSlider(value=steps, min=1, max=60, description=t("ch02w.gd.steps"), continuous_update=False,
-                             **_lecture("120px", "440px")),
+                             **lecture_layout("120px", "440px")),
         "w0": W.FloatSlider(value=w0, min=-5.0, max=6.0, step=0.1, description=t("ch02w.gd.w0"),
-                            continuous_update=False, **_lecture("120px", "440px")),
+                            continuous_update=False, **lecture_layout("120px", "440px")),
         "loss": W.Dropdown(options=[(t("ch02w.gd.quadratic"), "quadratic"), (t("ch02w.gd.two_valleys"), "two_valleys")],
-                           value=loss, description=t("ch02w.gd.loss"), **_lecture("60px", "300px")),
+                           value=loss, description=t("ch02w.gd.loss"), **lecture_layout("60px", "300px")),
     }
 
     def compute(lr, steps, w0, loss):
@@ -212,4 +198,4 @@ def learning_rate_explorer(lr: float = 0.1, steps: int = 20, w0: float = -1.0, l
         fig.tight_layout()
         return fig
 
-    return _wrapped(explorer(controls, compute, draw, title=t("ch02w.gd.title")))
+    return explorer(controls, compute, draw, title=t("ch02w.gd.title"))

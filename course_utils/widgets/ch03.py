@@ -155,7 +155,6 @@ def backprop_graph(x: float = 2.0, W1: float = 1.5, W2: float = -2.0, W3: float 
                             style={"description_width": "80px"}, layout=W.Layout(width="400px", min_width="400px")),
     }
     box = explorer(controls, _compute, draw_graph, title=t("ch03w.title"))
-    box.children[1].layout.flex_flow = "row wrap"  # six controls: let them wrap on narrow screens
     return box
 
 

@@ -4,7 +4,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ..i18n import register, t
-from .base import explorer
+from .base import explorer, lecture_layout
 
 __all__ = ["moving_average_explorer", "conv_stepper", "conv_stepper_figure", "kernel_editor"]
 
@@ -109,9 +109,9 @@ def moving_average_explorer(weights: str = "1, 1, 1", signal: str = "source"):
     """
     controls = {
         "weights": W.Text(value=weights, description=t("w04.weights"), continuous_update=False,
-                          **_lecture("60px", "340px")),
+                          **lecture_layout("60px", "340px")),
         "signal": W.Dropdown(options=[(t("w04.signal_source"), "source"), (t("w04.signal_stock"), "stock")],
-                             value=signal, description=t("w04.signal"), **_lecture("60px", "340px")),
+                             value=signal, description=t("w04.signal"), **lecture_layout("60px", "340px")),
     }
     prices = stock_prices()[-250:]
 
@@ -146,21 +146,7 @@ def moving_average_explorer(weights: str = "1, 1, 1", signal: str = "source"):
         fig.tight_layout()
         return fig
 
-    return _wrapped(explorer(controls, compute, draw))
-
-
-def _lecture(label: str, width: str) -> dict:
-    """Layout for lecture resolution (1280×720): a fixed width that a row cannot squeeze (the track of a
-    400 px slider with a 90 px label is about 240 px, ≥ 200 px) and a label wide enough not to be cut."""
-    return {"style": {"description_width": label}, "layout": W.Layout(width=width, min_width=width)}
-
-
-def _wrapped(box):
-    """Let the row of controls wrap onto a second line instead of shrinking the sliders."""
-    for child in box.children:
-        if isinstance(child, W.HBox):
-            child.layout.flex_flow = "row wrap"
-    return box
+    return explorer(controls, compute, draw)
 
 
 def _short(values, most: int = 6) -> str:
@@ -252,12 +238,12 @@ def conv_stepper(step: int = 0, stride: int = 1, padding: int = 0):
     """
     ho, wo = _positions(SOURCE_IMAGE.shape, SOURCE_FILTER.shape, 1, 1)
     controls = {
-        "step": W.IntSlider(value=step, min=0, max=ho * wo - 1, description=t("w04.step"), **_lecture("90px", "400px")),
-        "stride": W.IntSlider(value=stride, min=1, max=3, description=t("w04.stride"), **_lecture("90px", "400px")),
-        "padding": W.IntSlider(value=padding, min=0, max=2, description=t("w04.padding"), **_lecture("90px", "400px")),
+        "step": W.IntSlider(value=step, min=0, max=ho * wo - 1, description=t("w04.step"), **lecture_layout("90px", "400px")),
+        "stride": W.IntSlider(value=stride, min=1, max=3, description=t("w04.stride"), **lecture_layout("90px", "400px")),
+        "padding": W.IntSlider(value=padding, min=0, max=2, description=t("w04.padding"), **lecture_layout("90px", "400px")),
     }
 
-    box = _wrapped(explorer(controls, _stepper_compute, _stepper_draw))
+    box = explorer(controls, _stepper_compute, _stepper_draw)
 
     def resize(*_):  # the number of steps depends on stride and padding
         controls["step"].max = box.state["n_steps"] - 1
@@ -307,7 +293,7 @@ def kernel_editor(preset: str = "sharpen", image=None):
                 for r in range(3) for c in range(3)}
     options = [(t(f"w04.{name}"), name) for name in KERNEL_PRESETS] + [(t("w04.custom"), "custom")]
     preset_box = W.Dropdown(options=options, value=preset if preset in KERNEL_PRESETS else "custom",
-                            description=t("w04.preset"), **_lecture("80px", "320px"))
+                            description=t("w04.preset"), **lecture_layout("80px", "320px"))
 
     def compute(**values):
         kernel = np.array([[values[f"k{r}{c}"] for c in range(3)] for r in range(3)], dtype=float)

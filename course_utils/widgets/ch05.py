@@ -4,7 +4,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ..i18n import register, t
-from .base import explorer
+from .base import explorer, lecture_layout
 
 __all__ = ["pooling_explorer", "pooling_figure"]
 
@@ -99,20 +99,6 @@ def _draw(state):
     return fig
 
 
-def _lecture(label: str, width: str, **style) -> dict:
-    """Layout for lecture resolution (1280×720): a fixed width that a row cannot squeeze (the track of a
-    440 px slider with a 120 px label is about 240 px, ≥ 200 px) and a label wide enough not to be cut."""
-    return {"style": {"description_width": label, **style}, "layout": W.Layout(width=width, min_width=width)}
-
-
-def _wrapped(box):
-    """Let the row of controls wrap onto a second line instead of shrinking the sliders."""
-    for child in box.children:
-        if isinstance(child, W.HBox):
-            child.layout.flex_flow = "row wrap"
-    return box
-
-
 def _load(image):
     if image is None or isinstance(image, str):
         from ..data import sample_image
@@ -139,11 +125,11 @@ def pooling_explorer(image=None, k: int = 2, stride: int = 2, mode: str = "max",
     limit = max(1, min(max_kernel, *image.shape[:2]))
     controls = {
         "k": W.IntSlider(value=min(k, limit), min=1, max=limit, description=t("ch05w.kernel"),
-                         continuous_update=False, **_lecture("120px", "440px")),
+                         continuous_update=False, **lecture_layout("120px", "440px")),
         "stride": W.IntSlider(value=min(stride, limit), min=1, max=limit, description=t("ch05w.stride"),
-                              continuous_update=False, **_lecture("120px", "440px")),
+                              continuous_update=False, **lecture_layout("120px", "440px")),
         "mode": W.ToggleButtons(options=[(t("ch05w.max"), "max"), (t("ch05w.avg"), "avg")], value=mode,
-                                description=t("ch05w.mode"), **_lecture("60px", "340px", button_width="130px")),
+                                description=t("ch05w.mode"), **lecture_layout("60px", "340px", button_width="130px")),
     }
-    return _wrapped(explorer(controls, lambda k, stride, mode: _compute(image, k, stride, mode), _draw,
-                             title=t("ch05w.title")))
+    return explorer(controls, lambda k, stride, mode: _compute(image, k, stride, mode), _draw,
+                    title=t("ch05w.title"))
