@@ -472,3 +472,20 @@ def expect_equal(got, expected) -> None:
         got = got.item()
     if got != expected:
         fail(t("check.scalar", expected=_fmt(expected), got=_fmt(got)))
+
+
+def as_number(value) -> np.ndarray:
+    """One number from an answer, as a 0-d array: a Python or NumPy number, a 0-d array or a 0-d
+    tensor. A list, a tuple or an array of any other shape fails with ``check.not_number``."""
+    if isinstance(value, (list, tuple)):
+        fail(t("check.not_number", got=f"{type(value).__name__} {value!r}"[:80]))
+    arr = to_numpy(value, kind="number")
+    if arr.shape != ():
+        fail(t("check.not_number", got=describe_type(arr)))
+    return arr
+
+
+register({
+    "check.not_number": {"ja": "返り値は 1 つの数 (float) にしてください。返ってきたのは {got} です。",
+                         "en": "Return a single number (a float); got {got}."},
+})
