@@ -363,3 +363,57 @@ def test_nan_output_fails():
 def test_not_callable_fails():
     message = failure(cu.checks.lenet, 42)
     assert "int" in message
+
+
+# --- the output contract, shared with chapter 08's unet (checks/modules.py) ------------------
+
+class SoftmaxOut(LeNetModules):
+    def forward(self, x):
+        return F.softmax(super().forward(x), dim=1)
+
+
+class SigmoidOut(LeNetModules):
+    def forward(self, x):
+        return torch.sigmoid(super().forward(x))
+
+
+class ReLUOut(LeNetModules):
+    def forward(self, x):
+        return F.relu(super().forward(x))
+
+
+@pytest.mark.parametrize("answer", [SoftmaxOut, SigmoidOut, ReLUOut])
+def test_probabilities_or_relu_out_fail(answer):
+    message = failure(cu.checks.lenet, answer)
+    assert i18n.t("module.not_logits", extra="").split("?")[0] in message
+    assert (i18n.t("module.softmax_out") in message) == (answer is SoftmaxOut)
+
+
+class NoActivation(nn.Module):
+    def __init__(self, num_classes=10):
+        super().__init__()
+        self.c1, self.c2 = nn.Conv2d(1, 6, 5, padding=2), nn.Conv2d(6, 16, 5)
+        self.f1, self.f2, self.f3 = nn.Linear(400, 120), nn.Linear(120, 84), nn.Linear(84, num_classes)
+
+    def forward(self, x):
+        x = F.avg_pool2d(self.c2(F.avg_pool2d(self.c1(x), 2)), 2)
+        return self.f3(self.f2(self.f1(x.flatten(1))))
+
+
+def test_network_without_non_linearity_fails():
+    assert i18n.t("module.linear") in failure(cu.checks.lenet, NoActivation)
+
+
+class SlicedHead(LeNetModules):
+    def __init__(self, num_classes=10):
+        super().__init__(10)
+        self.k = num_classes
+
+    def forward(self, x):
+        return super().forward(x)[:, :self.k]
+
+
+def test_fixed_ten_way_head_sliced_fails():
+    message = failure(cu.checks.lenet, SlicedHead)
+    assert i18n.t("module.head_fixed", n=LENET5_PARAMS, model="LeNet(num_classes=10)",
+                  other="LeNet(num_classes=7)") in message

@@ -184,13 +184,20 @@ def test_miou_bad_code_fails_clearly():
 def dice_bool(pred, target):
     a, b = pred.astype(bool), target.astype(bool)
     size = a.sum() + b.sum()
-    return 1.0 if size == 0 else 2 * np.logical_and(a, b).sum() / size
+    return float("nan") if size == 0 else 2 * np.logical_and(a, b).sum() / size
 
 
 def dice_float(pred, target):
     a, b = torch.as_tensor(pred, dtype=torch.float32), torch.as_tensor(target, dtype=torch.float32)
     size = a.sum() + b.sum()
-    return torch.tensor(1.0) if size == 0 else 2 * (a * b).sum() / size
+    return torch.tensor(float("nan")) if size == 0 else 2 * (a * b).sum() / size
+
+
+def dice_plain(pred, target):
+    """No special case: 0/0 gives NaN (with a RuntimeWarning), which is the convention."""
+    a, b = np.asarray(pred, bool), np.asarray(target, bool)
+    with np.errstate(invalid="ignore"):
+        return 2 * (a & b).sum() / (a.sum() + b.sum())
 
 
 def test_dice_worked_example_by_hand():
@@ -201,7 +208,18 @@ def test_dice_worked_example_by_hand():
     assert dice_bool(a, b) == pytest.approx(8 / 11)
 
 
-@pytest.mark.parametrize("func", [dice_bool, dice_float])
+def test_dice_reference_is_undefined_for_two_empty_masks():
+    from course_utils.checks.ch08 import _dice_reference
+
+    empty = np.zeros((3, 3), dtype=bool)
+    assert np.isnan(_dice_reference(empty, empty))
+    assert _dice_reference(empty, ~empty) == 0.0
+    # an average over images leaves the undefined score out, as np.nanmean does
+    scores = [_dice_reference(empty, empty), _dice_reference(~empty, ~empty), _dice_reference(empty, ~empty)]
+    assert np.nanmean(scores) == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize("func", [dice_bool, dice_float, dice_plain])
 def test_dice_correct(func, capsys):
     cu.checks.dice(func)
     out = capsys.readouterr().out
@@ -213,18 +231,27 @@ def test_dice_zero_for_empty_fails():
         size = pred.sum() + target.sum()
         return 0.0 if size == 0 else 2 * (pred & target).sum() / size
 
-    fails(cu.checks.dice, zero, fragments=["1.0", hint("ch08.dice_empty_zero")])
+    fails(cu.checks.dice, zero, fragments=["nan", t("ch08.case.dice_both_empty"), hint("ch08.dice_empty_zero")])
 
 
-def test_dice_nan_for_empty_fails():
-    fails(cu.checks.dice, lambda p, g: 2 * (p & g).sum() / (p.sum() + g.sum()),
-          fragments=["NaN", hint("ch08.dice_empty_nan")])
+def test_dice_one_for_empty_fails():
+    """The old convention (1.0 for two empty masks) is refused: the score is undefined there."""
+    fails(cu.checks.dice, lambda p, g: dice_bool(p, g) if (p.any() or g.any()) else 1.0,
+          fragments=["nan", t("ch08.case.dice_both_empty"), hint("ch08.dice_empty_one")])
+
+
+def test_dice_that_raises_for_empty_fails_with_the_convention():
+    def python_division(pred, target):
+        a, b = np.asarray(pred, bool), np.asarray(target, bool)
+        return 2 * int((a & b).sum()) / (int(a.sum()) + int(b.sum()))
+
+    fails(cu.checks.dice, python_division, fragments=["ZeroDivisionError", hint("ch08.dice_empty_raised")])
 
 
 def test_dice_iou_instead_fails():
     def iou(pred, target):
         union = (pred | target).sum()
-        return 1.0 if union == 0 else (pred & target).sum() / union
+        return float("nan") if union == 0 else (pred & target).sum() / union
 
     fails(cu.checks.dice, iou, fragments=["8/11", hint("ch08.dice_iou")])
 
@@ -232,7 +259,7 @@ def test_dice_iou_instead_fails():
 def test_dice_bool_plus_fails():
     def bool_plus(pred, target):
         size = (pred + target).sum()        # bool + bool is "or"
-        return 1.0 if size == 0 else 2 * (pred * target).sum() / size
+        return float("nan") if size == 0 else 2 * (pred * target).sum() / size
 
     fails(cu.checks.dice, bool_plus, fragments=[hint("ch08.dice_bool_sum")])
 
@@ -240,7 +267,7 @@ def test_dice_bool_plus_fails():
 def test_dice_without_the_two_fails():
     def no_two(pred, target):
         size = pred.sum() + target.sum()
-        return 1.0 if size == 0 else (pred & target).sum() / size
+        return float("nan") if size == 0 else (pred & target).sum() / size
 
     fails(cu.checks.dice, no_two, fragments=[hint("ch08.dice_no_two")])
 
@@ -618,8 +645,79 @@ def test_dice_that_is_one_whenever_the_target_is_empty_fails():
     def one_if_target_empty(pred, target):
         pred, target = np.asarray(pred, bool), np.asarray(target, bool)
         if not target.any():
-            return 1.0
+            return float("nan")
         return 2 * (pred & target).sum() / (pred.sum() + target.sum())
 
     with pytest.raises(cu.checks.ExerciseFailed):
         cu.checks.dice(one_if_target_empty)
+
+
+# ------------------------------------------- the contract shared with lenet (checks/modules.py)
+class SoftmaxOut(UNet):
+    def forward(self, x):
+        return F.softmax(super().forward(x), dim=1)
+
+
+class SigmoidOut(UNet):
+    def forward(self, x):
+        return torch.sigmoid(super().forward(x))
+
+
+class ReLUOut(UNet):
+    def forward(self, x):
+        return F.relu(super().forward(x))
+
+
+class LogSoftmaxOut(UNet):
+    """Log-probabilities are logits up to a per-pixel constant: F.cross_entropy gives the same loss."""
+
+    def forward(self, x):
+        return F.log_softmax(super().forward(x), dim=1)
+
+
+@pytest.mark.parametrize("answer", [SoftmaxOut, SigmoidOut, ReLUOut])
+def test_unet_probabilities_or_relu_out_fail(answer):
+    message = fails(cu.checks.unet, answer, fragments=[hint("module.not_logits", extra="")])
+    assert (t("module.softmax_out") in message) == (answer is SoftmaxOut)
+
+
+def test_unet_log_softmax_out_passes(capsys):
+    cu.checks.unet(LogSoftmaxOut)
+    assert "✓ unet" in capsys.readouterr().out
+
+
+class LinearUNet(nn.Module):
+    """Every part of a U-Net (strided and transposed convolutions, a cat skip, a 1×1 head) but no activation."""
+
+    def __init__(self, in_channels, num_classes):
+        super().__init__()
+        self.e1 = nn.Conv2d(in_channels, 6, 3, padding=1)
+        self.e2 = nn.Conv2d(6, 8, 3, padding=1)
+        self.up = nn.ConvTranspose2d(8, 6, 2, stride=2)
+        self.d1 = nn.Conv2d(12, 6, 3, padding=1)
+        self.head = nn.Conv2d(6, num_classes, 1)
+
+    def forward(self, x):
+        e1 = self.e1(x)
+        e2 = self.e2(F.avg_pool2d(e1, 2))
+        return self.head(self.d1(torch.cat([self.up(e2), e1], 1)))
+
+
+def test_unet_without_non_linearity_fails():
+    fails(cu.checks.unet, LinearUNet, fragments=[hint("module.linear")])
+
+
+class SlicedHead(UNet):
+    """A fixed 10-channel head cut down to num_classes: right shapes, but the head ignores num_classes."""
+
+    def __init__(self, in_channels, num_classes):
+        super().__init__(in_channels, 10)
+        self.k = num_classes
+
+    def forward(self, x):
+        return super().forward(x)[:, :self.k]
+
+
+def test_unet_fixed_head_sliced_to_num_classes_fails():
+    message = fails(cu.checks.unet, SlicedHead, fragments=["UNet(3, 7)", "UNet(3, 4)", "num_classes"])
+    assert t("ch08.case.unet_head") in message

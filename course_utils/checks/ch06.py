@@ -17,7 +17,8 @@ import torch
 
 from ..i18n import register, t
 from .core import Check, Failure, call, expect, fail, seed
-from .modules import Recorder, build, readable, require_gradients, require_trainable, short_list
+from .modules import (Recorder, build, count_parameters, readable, require_gradients, require_head_follows,
+                      require_logits, require_nonlinear, require_trainable, short_list)
 
 __all__ = ["lenet"]
 
@@ -74,22 +75,6 @@ register({
     "ch06.padding_other": {
         "ja": "平坦化 (flatten) する直前の特徴マップの形を print して、nn.Linear の in_features をそれに合わせてください。",
         "en": "Print the shape of the feature map just before the flatten and make nn.Linear's in_features match it."},
-    "ch06.not_logits": {
-        "ja": ("出力がすべて 0 以上です。forward の最後で softmax / sigmoid / ReLU を通していませんか?{extra} "
-               "forward はロジット (活性化を通す前の値) を返します。F.cross_entropy が中で softmax を計算します。"),
-        "en": ("Every output is ≥ 0: does forward end with a softmax, sigmoid or ReLU?{extra} forward returns logits "
-               "(the values before any activation); F.cross_entropy applies the softmax itself.")},
-    "ch06.softmax_out": {"ja": " (各行の和が 1 なので softmax のようです)", "en": " (each row sums to 1: it looks like a softmax)"},
-    "ch06.linear": {
-        "ja": ("このネットワークは線形です (f(a) + f(b) = f(a + b) + f(0))。層と層の間に活性化関数 (ReLU など) がないと、"
-               "何層重ねても 1 つの線形変換と同じです。"),
-        "en": ("This network is linear (f(a) + f(b) = f(a + b) + f(0)): without an activation (ReLU, ...) between "
-               "the layers, any number of layers is one linear map.")},
-    "ch06.head_fixed": {
-        "ja": ("LeNet(num_classes=7) と LeNet(num_classes=10) のパラメータ数が同じ ({n:,}) です。最後の全結合層を "
-               "10 出力で作って切り出していませんか? 出力数は num_classes で決めてください。"),
-        "en": ("LeNet(num_classes=7) has as many parameters as LeNet(num_classes=10) ({n:,}): is the last layer built "
-               "with 10 outputs and then sliced? Build it with num_classes outputs.")},
     "ch06.params": {
         "ja": ("パラメータ数が {n:,} 個です。LeNet-5 (28×28 入力、1 層目に padding=2) "
                "は {ref:,} 個なので、{lo:,}〜{hi:,} 個の範囲を期待しています。チャネル数 (6, "
@@ -148,22 +133,6 @@ def _forward(model, c: Check, x, num_classes, trace=False):
     return out, recorder.names
 
 
-def _expect_logits(values) -> None:
-    """Logits take both signs; probabilities (softmax, sigmoid) or a final ReLU never go below 0."""
-    if bool((values >= 0).all()):
-        sums_to_one = bool(torch.allclose(values.sum(dim=1), torch.ones(len(values)), atol=1e-4))
-        fail(t("ch06.not_logits", extra=t("ch06.softmax_out") if sums_to_one else ""))
-
-
-def _expect_nonlinear(model, gen) -> None:
-    """f(a) + f(b) = f(a + b) + f(0) for every input holds only for a network without non-linearity."""
-    a, b = torch.randn(4, 1, 28, 28, generator=gen), torch.randn(4, 1, 28, 28, generator=gen)
-    outs = [readable(call(model, x)) for x in (a, b, a + b, torch.zeros_like(a))]
-    gap = (outs[0] + outs[1] - outs[2] - outs[3]).abs().max()
-    scale = max(float(outs[0].abs().max()), float(outs[1].abs().max()), 1e-6)
-    expect(float(gap) > 1e-4 * scale, t("ch06.linear"))
-
-
 CONV_NAMES = ("conv2d", "convolution", "_convolution", "conv_transpose2d")
 _MATMUL = re.compile(r"mat1 and mat2 shapes cannot be multiplied \((\d+)x(\d+) and (\d+)x(\d+)\)")
 
@@ -189,9 +158,9 @@ def lenet(LeNet):
             out, calls = _forward(model, c, torch.rand(3, 1, 28, 28, generator=gen), 10, trace=True)
             _forward(model, c, torch.rand(1, 1, 28, 28, generator=gen), 10)
             c.case(_case("logits"))
-            _expect_logits(readable(out))
+            require_logits(readable(out))
             c.case(_case("nonlinear"))
-            _expect_nonlinear(model, gen)
+            require_nonlinear(model, torch.randn(4, 1, 28, 28, generator=gen), torch.randn(4, 1, 28, 28, generator=gen))
 
         c.case(_case("conv"))
         # a convolution is conv2d, or chapter 04's im2col: F.unfold (im2col) and a matrix product
@@ -205,7 +174,7 @@ def lenet(LeNet):
         c.case(_case("params"))
         params = list(model.parameters())
         expect(len(params) > 0, t("module.no_params"))
-        n_params = sum(p.numel() for p in params)
+        n_params = count_parameters(model)
         lo, hi = PARAM_BAND
         expect(lo <= n_params <= hi, t("ch06.params", n=n_params, ref=LENET5_PARAMS, lo=lo, hi=hi))
 
@@ -214,8 +183,7 @@ def lenet(LeNet):
         with torch.no_grad():
             _forward(other, c, torch.rand(5, 1, 28, 28, generator=gen), 7)
         c.case(_case("head"))
-        n_other = sum(p.numel() for p in other.parameters())
-        expect(n_other != n_params, t("ch06.head_fixed", n=n_params))
+        require_head_follows(model, other, "LeNet(num_classes=10)", "LeNet(num_classes=7)")
 
         c.case(_case("grad"))
         require_trainable(model)

@@ -1,4 +1,4 @@
-"""Chapter 08: segmentation — the metrics ``miou`` and ``dice``, and a ``UNet`` module.
+"""Chapter 08: segmentation — the metrics ``miou`` and ``dice``.
 
 Conventions checked here (the notebook states them too):
 
@@ -9,35 +9,22 @@ Conventions checked here (the notebook states them too):
   IoU 0. Every pixel of the arrays counts (a batch is pooled, like one confusion matrix over
   the data set). The reference is the confusion matrix (and scikit-learn's ``jaccard_score``
   agrees, which the tests show).
-- ``dice(pred, target)`` takes binary masks (bool or 0/1) and returns 2|A∩B| / (|A| + |B|),
-  and 1.0 when both masks are empty (nothing to find, nothing found).
-- ``UNet(in_channels, num_classes)`` maps (N, in_channels, H, W) to logits
-  (N, num_classes, H, W) for every H and W that are multiples of 16 (the check tries 64×64,
-  96×64, 32×48 and 48×80, the last divisible by 16 but not by 32, so four halvings are the most a
-  fixed-size design may use; a model that resizes or pads may use more). Structure is judged
-  from what the forward pass computes (as for ``lenet`` in chapter 06): the input is followed
-  through the torch functions called, and the model must lower the resolution somewhere
-  (pooling or a strided convolution), raise it again (transposed convolution, ``Upsample`` /
-  ``F.interpolate``, pixel shuffle, ...) and have a skip connection: some operation (``torch.cat``,
-  ``+``) must combine upsampled decoder features with encoder features that never went through
-  the low resolution. So a decoder that upsamples once at the end (FCN-32s style) or
-  ignores the encoder features fails with a hint; adding FCN-style skips makes it pass.
-  Finally the output must vary over the pixels and with the input, and a loss must send a
-  gradient to every parameter.
+- ``dice(pred, target)`` takes binary masks (bool or 0/1) and returns 2|A∩B| / (|A| + |B|).
+  When both masks are empty the denominator is 0 and the score is undefined: the function
+  returns ``float("nan")``, and any average over images or classes leaves it out
+  (``np.nanmean``), as COCO leaves out the categories without ground truth and as ``miou``
+  leaves out the classes absent from both maps. This is the course-wide convention for a score
+  whose denominator is zero (chapter 07's AP follows it too).
+
+The ``unet`` exercise is checked in ``ch08_unet.py``.
 """
 import numpy as np
 import torch
-from torch.utils._pytree import tree_leaves
 
 from ..i18n import register, t
-from .core import (Check, assert_close, assert_close_or_explain, call, call_unchanged, expect, fail,
-                   failure_text)
-from .modules import Recorder, build, require_gradients, require_trainable, short_list
+from .core import Check, assert_close, assert_close_or_explain, call, call_unchanged, fail, failure_text
 
-__all__ = ["miou", "dice", "unet"]
-
-#: The sizes of the ``unet`` check: (N, H, W); all multiples of 16.
-UNET_SIZES = ((2, 64, 64), (1, 96, 64), (1, 48, 80))
+__all__ = ["miou", "dice"]
 
 register({
     # ---------------------------------------------------------------- case names
@@ -61,22 +48,14 @@ register({
                               "en": "random {shape}, {k} classes (compared with a confusion matrix)"},
     "ch08.case.dice_worked": {"ja": "手計算の例 (4×4): |A|=6, |B|=5, |A∩B|=4 → Dice = 8/11",
                               "en": "worked example (4×4): |A|=6, |B|=5, |A∩B|=4 → Dice = 8/11"},
-    "ch08.case.dice_both_empty": {"ja": "予測も正解も空のマスク (Dice = 1.0)",
-                                  "en": "both masks empty (Dice = 1.0)"},
+    "ch08.case.dice_both_empty": {"ja": "予測も正解も空のマスク (分母が 0 で Dice は定義されない: NaN)",
+                                  "en": "both masks empty (the denominator is 0, Dice is undefined: NaN)"},
     "ch08.case.dice_one_empty": {"ja": "予測だけが空 (Dice = 0.0)", "en": "only the prediction is empty (Dice = 0.0)"},
     "ch08.case.dice_target_empty": {"ja": "正解だけが空で予測に画素がある (Dice = 0.0)",
                                     "en": "only the target is empty, the prediction is not (Dice = 0.0)"},
     "ch08.case.dice_perfect": {"ja": "完全に一致するマスク (Dice = 1.0)", "en": "identical masks (Dice = 1.0)"},
     "ch08.case.dice_int": {"ja": "0/1 の整数マスク (uint8) {shape}", "en": "0/1 integer masks (uint8) {shape}"},
     "ch08.case.dice_random": {"ja": "ランダムな bool マスク {shape}", "en": "random bool masks {shape}"},
-    "ch08.case.unet_build": {"ja": "UNet({cin}, {k}) を作る", "en": "build UNet({cin}, {k})"},
-    "ch08.case.unet_forward": {"ja": "形 {inp} の入力 (num_classes={k})", "en": "input of shape {inp} (num_classes={k})"},
-    "ch08.case.unet_varies": {"ja": "出力が画素ごと・入力ごとに変わる", "en": "the output varies over pixels and inputs"},
-    "ch08.case.unet_down": {"ja": "ダウンサンプリング (エンコーダ)", "en": "downsampling (encoder)"},
-    "ch08.case.unet_up": {"ja": "アップサンプリング (デコーダ)", "en": "upsampling (decoder)"},
-    "ch08.case.unet_skip": {"ja": "スキップ接続 (エンコーダの特徴をデコーダへ)",
-                            "en": "skip connections (encoder features into the decoder)"},
-    "ch08.case.unet_grad": {"ja": "全パラメータに勾配が届く", "en": "gradients reach every parameter"},
     # ---------------------------------------------------------------- miou hints
     "ch08.miou_scalar": {
         "ja": "ヒント: mIoU は 1 つの数 (クラスごとの IoU の平均) です。クラスごとの IoU の配列ではなく、その平均を返してください。",
@@ -123,13 +102,23 @@ register({
                "target * num_classes + pred wraps around above 255; convert first with .astype(np.int64).")},
     # ---------------------------------------------------------------- dice hints
     "ch08.dice_empty_zero": {
-        "ja": ("ヒント: 予測も正解も空のとき (見つけるべきものがなく、何も予測しなかった) は完全に正しいので "
-               "Dice = 1.0 とします。|A| + |B| = 0 の場合を先に処理してください。"),
-        "en": ("Hint: when both masks are empty (nothing to find and nothing predicted) the prediction is perfect: "
-               "Dice = 1.0. Handle |A| + |B| = 0 before dividing.")},
-    "ch08.dice_empty_nan": {
-        "ja": "ヒント: 両方のマスクが空だと 0/0 で NaN になります。|A| + |B| = 0 のときは 1.0 を返してください。",
-        "en": "Hint: with both masks empty you compute 0/0 = NaN; return 1.0 when |A| + |B| = 0."},
+        "ja": ("ヒント: 予測も正解も空だと |A| + |B| = 0 で、Dice は 0/0 になり定義されません。0.0 とすると、"
+               "何もない画像で何も予測しなかったモデルが最低点になってしまいます。このコースでは「定義されない」値として "
+               "NaN を返し、画像やクラスの平均からは除きます (np.nanmean。COCO も正解のないカテゴリを除きます)。"),
+        "en": ("Hint: with both masks empty, |A| + |B| = 0 and Dice is 0/0, undefined. Scoring it 0.0 gives the worst "
+               "score to a model that rightly predicted nothing where there is nothing. In this course an undefined "
+               "score is NaN, left out of any average over images or classes (np.nanmean; COCO likewise leaves out "
+               "categories without ground truth).")},
+    "ch08.dice_empty_one": {
+        "ja": ("ヒント: 予測も正解も空だと |A| + |B| = 0 で、Dice は 0/0 になり定義されません。1.0 とすると、"
+               "空の画像が多いデータでは平均が実力以上に高く出ます。このコースでは「定義されない」値として NaN を返し、"
+               "画像やクラスの平均からは除きます (np.nanmean。mIoU でどちらにもないクラスを除くのと同じです)。"),
+        "en": ("Hint: with both masks empty, |A| + |B| = 0 and Dice is 0/0, undefined. Scoring it 1.0 inflates the "
+               "average on data with many empty images. In this course an undefined score is NaN, left out of any "
+               "average over images or classes (np.nanmean, as mIoU leaves out the classes absent from both maps).")},
+    "ch08.dice_empty_raised": {
+        "ja": "ヒント: 予測も正解も空のマスクでは |A| + |B| = 0 です。この場合は例外ではなく NaN (定義されない値) を返します。",
+        "en": "Hint: with both masks empty, |A| + |B| = 0. Return NaN there (an undefined score), not an error."},
     "ch08.dice_iou": {
         "ja": ("ヒント: 結果が IoU |A∩B|/|A∪B| と一致しました。Dice は 2|A∩B|/(|A|+|B|) です "
                "(Dice = 2 IoU / (1 + IoU))。"),
@@ -149,74 +138,6 @@ register({
     "ch08.dice_scalar": {
         "ja": "ヒント: Dice 係数は 2 つのマスク全体について 1 つの数を返します (画素ごとや画像ごとの配列ではありません)。",
         "en": "Hint: the Dice coefficient is one number for the two masks as a whole (not an array per pixel or per image)."},
-    # ---------------------------------------------------------------- unet
-    "ch08.unet_not_tensor": {
-        "ja": "forward の返り値は形 (N, num_classes, H, W) の torch.Tensor (ロジット) にしてください。返りは {got} でした。",
-        "en": "forward should return a torch.Tensor of logits shaped (N, num_classes, H, W); it returned {got}."},
-    "ch08.unet_shape": {
-        "ja": "入力 {inp} に対する出力の形が違います。期待 {expected}、実際 {got}。",
-        "en": "Wrong output shape for input {inp}: expected {expected}, got {got}."},
-    "ch08.unet_classes": {
-        "ja": ("最後の層 (1×1 畳み込み) の出力チャネル数を num_classes にしてください "
-               "(決め打ちの数や in_channels になっていませんか?)。"),
-        "en": ("Give the last layer (a 1×1 convolution) num_classes output channels "
-               "(not a hard-coded number, not in_channels).")},
-    "ch08.unet_halved": {
-        "ja": ("解像度が 1/{f} になっています。デコーダでは、エンコーダで解像度を下げた回数 (プーリング) と同じ回数だけ "
-               "アップサンプリング (nn.ConvTranspose2d(..., kernel_size=2, stride=2) など) して元の大きさに戻します。"),
-        "en": ("The resolution came out divided by {f}. The decoder must upsample (e.g. nn.ConvTranspose2d(..., "
-               "kernel_size=2, stride=2)) as many times as the encoder downsampled, back to the input size.")},
-    "ch08.unet_shrunk": {
-        "ja": ("出力が入力より少し小さくなっています。3×3 の畳み込みを padding なし (valid) で使うと 1 回ごとに "
-               "2 画素ずつ縮みます。nn.Conv2d(..., kernel_size=3, padding=1) にしてください "
-               "(元論文のように縮めるなら、最後に入力の大きさへ戻す必要があります)。"),
-        "en": ("The output is a little smaller than the input. A 3×3 convolution without padding (\"valid\") "
-               "loses 2 pixels each time; use nn.Conv2d(..., kernel_size=3, padding=1) (or, as in the original "
-               "paper, shrink and then bring the output back to the input size).")},
-    "ch08.unet_grown": {
-        "ja": "出力が入力より大きくなっています。アップサンプリングの回数がダウンサンプリングより多くありませんか?",
-        "en": "The output is larger than the input. Do you upsample more often than you downsample?"},
-    "ch08.unet_sizes": {
-        "ja": ("この演習では H と W が 16 の倍数 (ここでは {inp}、H と W は違ってもよい) ならどれでも動くことを求めます。"
-               "プーリングは 4 回まで (48 は 16 の倍数ですが 32 の倍数ではありません)、H と W を取り違えないこと、"
-               "あるいはスキップ接続の前に F.interpolate(x, size=skip.shape[-2:]) で大きさを揃えることを確かめてください。"),
-        "en": ("This exercise asks for any H and W that are multiples of 16 (here {inp}; H and W may differ). "
-               "Use at most four halvings (48 is a multiple of 16 but not of 32), keep H and W apart, or resize "
-               "with F.interpolate(x, size=skip.shape[-2:]) before joining a skip connection.")},
-    "ch08.unet_float": {
-        "ja": "出力の dtype は浮動小数点 (float32) のはずですが {got} でした。",
-        "en": "The output should be floating point (float32), got {got}."},
-    "ch08.unet_nan": {"ja": "出力に NaN か無限大が含まれています。", "en": "The output contains NaN or infinity."},
-    "ch08.unet_constant": {
-        "ja": ("出力が画素によらず一定です (すべての画素で同じロジット)。セグメンテーションでは画素ごとにクラスを予測します。"
-               "全体プーリング (global pooling) や全結合層で 1 つのベクトルにまとめてから広げていませんか?"),
-        "en": ("The output is the same at every pixel (the same logits everywhere). Segmentation predicts a class "
-               "per pixel; did you pool globally or use a fully connected layer and then spread one vector out?")},
-    "ch08.unet_same_for_inputs": {
-        "ja": "違う画像を入れても出力が同じです。出力が入力 x から計算されているか確かめてください。",
-        "en": "Different images give the same output; make sure the output is computed from the input x."},
-    "ch08.unet_no_down": {
-        "ja": ("forward の中で解像度を下げる処理が見つかりません (呼ばれた関数: {calls})。U-Net のエンコーダは "
-               "nn.MaxPool2d(2) (または stride=2 の畳み込み) で解像度を半分にしながら、広い範囲の文脈を集めます。"
-               "同じ解像度の畳み込みを重ねるだけでは受容野が広がりません。"),
-        "en": ("No step in the forward pass lowers the resolution (functions called: {calls}). The U-Net encoder "
-               "halves the resolution with nn.MaxPool2d(2) (or a stride-2 convolution) to gather wider context; "
-               "convolutions at full resolution alone keep the receptive field small.")},
-    "ch08.unet_no_up": {
-        "ja": ("forward の中で解像度を上げる処理が見つかりません (呼ばれた関数: {calls})。デコーダでは "
-               "nn.ConvTranspose2d(..., kernel_size=2, stride=2)、nn.Upsample / F.interpolate、nn.PixelShuffle "
-               "などで解像度を戻します。"),
-        "en": ("No step in the forward pass raises the resolution (functions called: {calls}). The decoder brings "
-               "it back with nn.ConvTranspose2d(..., kernel_size=2, stride=2), nn.Upsample / F.interpolate, "
-               "nn.PixelShuffle or the like.")},
-    "ch08.unet_no_skip": {
-        "ja": ("スキップ接続が見つかりません。アップサンプリングしたデコーダの特徴と、同じ解像度のエンコーダの特徴を "
-               "torch.cat([up, enc], dim=1) (または足し算) で結合していません。低解像度を通った特徴だけでは細かい位置が"
-               "失われます。エンコーダの各段の出力を取っておき、対応するデコーダの段で結合してください。"),
-        "en": ("No skip connection found: no operation joins upsampled decoder features with encoder features "
-               "of the same resolution (torch.cat([up, enc], dim=1), or an addition). Features that went through "
-               "the low resolution alone lose the fine positions; keep each encoder stage's output and join it "
-               "at the matching decoder stage.")},
 })
 
 
@@ -331,16 +252,17 @@ def miou(func):
 
 # --------------------------------------------------------------------------- dice
 def _dice_reference(pred, target):
+    """2|A∩B| / (|A| + |B|), NaN when both masks are empty (the score is undefined)."""
     a, b = np.asarray(pred, dtype=bool), np.asarray(target, dtype=bool)
     size = int(a.sum()) + int(b.sum())
-    return 1.0 if size == 0 else 2.0 * int((a & b).sum()) / size
+    return float("nan") if size == 0 else 2.0 * int((a & b).sum()) / size
 
 
 def _dice_suspects(pred, target):
     a, b = np.asarray(pred, dtype=bool), np.asarray(target, dtype=bool)
     inter, union, size = int((a & b).sum()), int((a | b).sum()), int(a.sum()) + int(b.sum())
     if size == 0:
-        return [(0.0, t("ch08.dice_empty_zero"))]
+        return [(0.0, t("ch08.dice_empty_zero")), (1.0, t("ch08.dice_empty_one"))]
     return [
         (inter / union, t("ch08.dice_iou")),
         (2 * inter / union, t("ch08.dice_bool_sum")),
@@ -372,161 +294,13 @@ def _dice_cases():
 
 
 def dice(func):
-    """``dice(pred, target)``: 2|A∩B| / (|A| + |B|) of two binary masks; 1.0 when both are empty."""
+    """``dice(pred, target)``: 2|A∩B| / (|A| + |B|) of two binary masks; NaN (undefined) when both are empty."""
     with Check("dice") as c:
         for key, values, pred, target in _dice_cases():
             c.case(t(key, **values))
-            with np.errstate(invalid="ignore", divide="ignore"):
-                got = _scalar(call_unchanged(func, pred, target), t("ch08.dice_scalar"))
-            expected = _dice_reference(pred, target)
             empty = not (pred.any() or target.any())
-            assert_close_or_explain(got, expected, _dice_suspects(pred, target), rtol=1e-6, atol=1e-9,
-                                    nonfinite=t("ch08.dice_empty_nan") if empty else None)
-
-
-# --------------------------------------------------------------------------- unet
-def _area(x):
-    return int(x.shape[-2]) * int(x.shape[-1])
-
-
-class _Flow(Recorder):
-    """Follows the input through the forward pass and notes how the resolution changes.
-
-    For every floating-point tensor computed from the input it keeps ``(area, lowest, up)``:
-    its spatial area H·W (inherited by tensors that are not 4-D), the lowest area on the way
-    from the input, and whether it was upsampled (its area at least 1.9 times that lowest one,
-    or computed from such a tensor). An operation whose 4-D result has at most 0.55 times the
-    area of its input downsamples; an operation that takes an upsampled tensor and one that was
-    never upsampled (torch.cat of decoder and encoder features, an addition) is a skip join.
-    Small changes (valid convolutions, padding, cropping) count as neither.
-    """
-
-    def __init__(self, x):
-        super().__init__()
-        self.info = {id(x): (_area(x), _area(x), False)}
-        self.keep = [x]           # keeps ids unique while tracked
-        self.down, self.up, self.joins = [], [], []
-
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        kwargs = kwargs or {}
-        name = getattr(func, "__name__", str(func))
-        self.names.append(name)
-        out = func(*args, **kwargs)
-        seen, inputs = set(), []
-        for a in tree_leaves((args, kwargs)):
-            if isinstance(a, torch.Tensor) and id(a) in self.info and id(a) not in seen:
-                seen.add(id(a))
-                inputs.append(self.info[id(a)])
-        if not inputs:
-            return out
-        area_in = max(i[0] for i in inputs)
-        lowest_in = min(i[1] for i in inputs)
-        upsampled = [i[2] for i in inputs]
-        if any(upsampled) and not all(upsampled):
-            self.joins.append(name)
-        for o in tree_leaves(out):
-            if not isinstance(o, torch.Tensor) or not o.is_floating_point():
-                continue
-            area = _area(o) if o.dim() == 4 else area_in
-            if o.dim() == 4 and area <= 0.55 * area_in:
-                self.down.append(name)
-            up = any(upsampled) or area >= 1.9 * lowest_in
-            if up and not any(upsampled):
-                self.up.append(name)
-            self.info[id(o)] = (area, min(area, lowest_in), up)
-            self.keep.append(o)
-        return out
-
-
-def _image(n, c, h, w, generator):
-    """Image-like inputs: smooth random shapes (bilinear upsampled noise) plus fine noise."""
-    coarse = torch.randn(n, c, max(h // 8, 1), max(w // 8, 1), generator=generator)
-    smooth = torch.nn.functional.interpolate(coarse, size=(h, w), mode="bilinear", align_corners=False)
-    return 2 * smooth + torch.randn(n, c, h, w, generator=generator)
-
-
-def _unet_build(UNet, c, cin, k):
-    c.case(t("ch08.case.unet_build", cin=cin, k=k))
-    return build(UNet, cin, k, check="unet", cls_name="UNet", signature="UNet(in_channels, num_classes)")
-
-
-def _unet_forward(model, c, x, k, flow=None):
-    inp = tuple(x.shape)
-    c.case(t("ch08.case.unet_forward", inp=inp, k=k))
-    if flow is not None:        # the first size: an error there is not about the size
-        with flow:
-            out = call(model, x)
-    else:
-        out = call(model, x, on_error=t("ch08.unet_sizes", inp=inp))
-    expect(isinstance(out, torch.Tensor), t("ch08.unet_not_tensor", got=type(out).__name__))
-    expected = (inp[0], k, inp[2], inp[3])
-    got = tuple(out.shape)
-    if got != expected:
-        message = t("ch08.unet_shape", inp=inp, expected=expected, got=got)
-        if len(got) != 4 or got[0] != inp[0]:
-            fail(message)
-        h, w = got[2:]
-        if (h, w) == inp[2:]:
-            fail(f"{message}\n{t('ch08.unet_classes')}")
-        if 0 < h < inp[2] and 0 < w < inp[3] and inp[2] % h == 0 and inp[3] % w == 0 \
-                and inp[2] // h == inp[3] // w:
-            fail(f"{message}\n{t('ch08.unet_halved', f=inp[2] // h)}")
-        if h <= inp[2] and w <= inp[3]:
-            fail(f"{message}\n{t('ch08.unet_shrunk')}")
-        if h >= inp[2] and w >= inp[3]:
-            fail(f"{message}\n{t('ch08.unet_grown')}")
-        fail(f"{message}\n{t('ch08.unet_sizes', inp=inp)}")
-    expect(out.is_floating_point(), t("ch08.unet_float", got=out.dtype))
-    expect(bool(torch.isfinite(out).all()), t("ch08.unet_nan"))
-    return out
-
-
-def unet(UNet):
-    """``UNet(in_channels, num_classes)``: (N, C, H, W) → (N, num_classes, H, W), H and W multiples of 16.
-
-    Tried on (N, H, W) = (2, 64, 64), (1, 96, 64), (1, 48, 80) with (in_channels, num_classes)
-    = (3, 4), then on (1, 32, 48) with (1, 2) and (4, 1), and a gradient step on (2, 32, 48);
-    see the module docstring for how the structure is judged.
-    """
-    gen = torch.Generator().manual_seed(0)
-    with Check("unet") as c:
-        torch.manual_seed(0)
-        model = _unet_build(UNet, c, 3, 4)
-        model.eval()
-        (n0, h0, w0), *others = UNET_SIZES
-        x = _image(n0, 3, h0, w0, generator=gen)
-        flow = _Flow(x)
-        with torch.no_grad():
-            out = _unet_forward(model, c, x, 4, flow=flow)
-            for n, h, w in others:
-                _unet_forward(model, c, _image(n, 3, h, w, generator=gen), 4)
-
-        calls = short_list(dict.fromkeys(flow.names)) or "-"
-        c.case(t("ch08.case.unet_down"))
-        expect(bool(flow.down), t("ch08.unet_no_down", calls=calls))
-        c.case(t("ch08.case.unet_up"))
-        expect(bool(flow.up), t("ch08.unet_no_up", calls=calls))
-        c.case(t("ch08.case.unet_skip"))
-        expect(bool(flow.joins), t("ch08.unet_no_skip"))
-
-        c.case(t("ch08.case.unet_varies"))
-        scale = 1e-6 * (1.0 + float(out.abs().max()))
-        spread = out.flatten(2).std(dim=2)              # (N, classes): variation over the pixels
-        expect(bool((spread > scale).any()), t("ch08.unet_constant"))
-        expect(float((out[0] - out[1]).abs().max()) > scale, t("ch08.unet_same_for_inputs"))
-
-        for cin, k in ((1, 2), (4, 1)):
-            other = _unet_build(UNet, c, cin, k)
-            other.eval()
-            with torch.no_grad():
-                _unet_forward(other, c, _image(1, cin, 32, 48, generator=gen), k)
-
-        c.case(t("ch08.case.unet_grad"))
-        require_trainable(model)
-        model.train()
-        model.zero_grad(set_to_none=True)
-        x = _image(2, 3, 32, 48, generator=gen)
-        target = torch.randint(0, 4, (2, 32, 48), generator=gen)
-        out = _unet_forward(model, c, x, 4)
-        c.case(t("ch08.case.unet_grad"))
-        require_gradients(model, out, lambda logits: torch.nn.functional.cross_entropy(logits, target))
+            with np.errstate(invalid="ignore", divide="ignore"):
+                got = call_unchanged(func, pred, target, on_error=t("ch08.dice_empty_raised") if empty else None)
+                got = _scalar(got, t("ch08.dice_scalar"))
+            expected = _dice_reference(pred, target)
+            assert_close_or_explain(got, expected, _dice_suspects(pred, target), rtol=1e-6, atol=1e-9)

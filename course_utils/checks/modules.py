@@ -7,6 +7,10 @@
   instance passed instead of the class, ``super().__init__()`` forgotten, not a module).
 - :func:`require_trainable` and :func:`require_gradients` check that every parameter is
   trainable and that a loss backpropagates into every one of them.
+- The contract of both exercises: logits from a non-linear network whose head follows
+  ``num_classes``. :func:`require_logits` refuses an output passed through softmax, sigmoid or
+  ReLU, :func:`require_nonlinear` a network that is linear in its input, and
+  :func:`require_head_follows` a fixed-size head sliced to ``num_classes``.
 """
 import torch
 
@@ -49,6 +53,23 @@ register({
     "module.unreadable": {
         "ja": "出力 (デバイス {device}) の値を読めません: {error}。モデルの中でデバイスを変えず、入力と同じデバイスで計算してください。",
         "en": "The output (on device {device}) cannot be read: {error}. Keep the model on the device of its input."},
+    "module.not_logits": {
+        "ja": ("出力がすべて 0 以上です。forward の最後で softmax / sigmoid / ReLU を通していませんか?{extra} "
+               "forward はロジット (活性化を通す前の値) を返します。F.cross_entropy が中で softmax を計算します。"),
+        "en": ("Every output is ≥ 0: does forward end with a softmax, sigmoid or ReLU?{extra} forward returns logits "
+               "(the values before any activation); F.cross_entropy applies the softmax itself.")},
+    "module.softmax_out": {"ja": " (クラスの軸に沿った和が 1 なので softmax のようです)",
+                           "en": " (the values sum to 1 over the classes: it looks like a softmax)"},
+    "module.linear": {
+        "ja": ("このネットワークは線形です (f(a) + f(b) = f(a + b) + f(0))。層と層の間に活性化関数 (ReLU など) がないと、"
+               "何層重ねても 1 つの線形変換と同じです。"),
+        "en": ("This network is linear (f(a) + f(b) = f(a + b) + f(0)): without an activation (ReLU, ...) between "
+               "the layers, any number of layers is one linear map.")},
+    "module.head_fixed": {
+        "ja": ("{other} と {model} のパラメータ数が同じ ({n:,}) です。最後の層を決め打ちの出力数で作って"
+               "切り出していませんか? 出力数は num_classes で決めてください。"),
+        "en": ("{other} has as many parameters as {model} ({n:,}): is the last layer built with a fixed number of "
+               "outputs and then sliced? Build it with num_classes outputs.")},
     "module.zero_grad": {
         "ja": "勾配がすべて 0 のパラメータがあります: {names}。出力に効いていない (0 倍されている、など) 層がないか確かめてください。",
         "en": ("These parameters got an all-zero gradient: {names}. "
@@ -123,3 +144,34 @@ def readable(out, what: str = "forward"):
         return out.detach().float().cpu()
     except Exception as e:  # a meta tensor, a device that cannot copy back
         fail(t("module.unreadable", device=out.device, error=f"{type(e).__name__}: {e}"[:200]))
+
+
+def require_logits(values, class_dim: int = 1) -> None:
+    """Logits take both signs; probabilities (softmax, sigmoid) or a final ReLU never go below 0.
+
+    ``values``: the output as a float tensor (:func:`readable`), classes along ``class_dim``.
+    """
+    if bool((values >= 0).all()):
+        sums = values.sum(dim=class_dim)
+        sums_to_one = bool(torch.allclose(sums, torch.ones_like(sums), atol=1e-4))
+        fail(t("module.not_logits", extra=t("module.softmax_out") if sums_to_one else ""))
+
+
+def require_nonlinear(model, a, b) -> None:
+    """f(a) + f(b) = f(a + b) + f(0) for every input holds only for a network without non-linearity
+    (run in eval mode without gradients; ``a`` and ``b`` are two inputs of one shape)."""
+    outs = [readable(call(model, x)) for x in (a, b, a + b, torch.zeros_like(a))]
+    gap = (outs[0] + outs[1] - outs[2] - outs[3]).abs().max()
+    scale = max(float(outs[0].abs().max()), float(outs[1].abs().max()), 1e-6)
+    expect(float(gap) > 1e-4 * scale, t("module.linear"))
+
+
+def count_parameters(model) -> int:
+    return int(sum(p.numel() for p in model.parameters()))
+
+
+def require_head_follows(model, other, model_name: str, other_name: str) -> None:
+    """Two models that differ only in ``num_classes`` must differ in size: a head built with a
+    fixed number of outputs and sliced to ``num_classes`` has the same parameters for both."""
+    n = count_parameters(model)
+    expect(n != count_parameters(other), t("module.head_fixed", n=n, model=model_name, other=other_name))
