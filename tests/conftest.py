@@ -11,3 +11,12 @@ def each_language(request):
     set_language(request.param)
     yield request.param
     set_language(before)
+
+
+@pytest.fixture
+def close_widgets():
+    """Close every ipywidget the test made (``pytestmark = pytest.mark.usefixtures(...)``)."""
+    yield
+    import ipywidgets
+
+    ipywidgets.Widget.close_all()

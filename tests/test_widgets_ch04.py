@@ -7,8 +7,11 @@ import pytest
 matplotlib.use("Agg")
 
 from course_utils import i18n, widgets  # noqa: E402
+from course_utils.runtime import set_plot_style  # noqa: E402
 from course_utils.widgets import ch04  # noqa: E402
 from tests.widget_layout import assert_lecture_layout
+
+set_plot_style()  # the Japanese font, as cu.setup would (no missing-glyph warnings in the Japanese layout test)
 
 
 @pytest.fixture(autouse=True)
@@ -95,6 +98,32 @@ def test_kernel_editor_presets_and_cells():
     assert w.preset.value == "custom" and w.state["kernel"][1, 1] == 9.0
     w.preset.value = "sharpen"
     np.testing.assert_allclose(w.state["kernel"], ch04.KERNEL_PRESETS["sharpen"])
+
+
+def test_kernel_editor_preset_change_redraws_once_with_the_new_kernel(monkeypatch):
+    image = np.random.default_rng(1).uniform(size=(12, 14))
+    w = widgets.kernel_editor(preset="identity", image=image)
+    filtered, drawn = [], []
+    real_filter, real_subplots = ch04._filter_same, ch04.plt.subplots
+    monkeypatch.setattr(ch04, "_filter_same", lambda im, k: filtered.append(k.copy()) or real_filter(im, k))
+    monkeypatch.setattr(ch04.plt, "subplots", lambda *a, **k: drawn.append(1) or real_subplots(*a, **k))
+    w.preset.value = "edge2"
+    assert len(filtered) == 1 and len(drawn) == 1, "one preset change, one compute and one redraw"
+    np.testing.assert_allclose(filtered[0], ch04.KERNEL_PRESETS["edge2"])
+    np.testing.assert_allclose(w.state["kernel"], ch04.KERNEL_PRESETS["edge2"])
+    assert w.preset.value == "edge2"            # the cells it set did not turn the preset into "custom"
+    w.preset.value = "custom"                   # choosing "custom" keeps the kernel and redraws nothing
+    assert len(filtered) == 1 and w.preset.value == "custom"
+    w.controls["k00"].value = 2.0               # an edit while "custom": one redraw, preset stays "custom"
+    assert len(filtered) == 2 and w.preset.value == "custom" and w.state["kernel"][0, 0] == 2.0
+    w.preset.value = "box"
+    assert len(filtered) == 3 and len(drawn) == 3
+    np.testing.assert_allclose(w.state["kernel"], np.ones((3, 3)) / 9, atol=1e-4)
+
+
+def test_message_keys_use_the_chapter_prefix():
+    assert any(key.startswith("ch04w.") for key in i18n.keys())
+    assert not [key for key in i18n.keys() if key.startswith("w04.")]
 
 
 def test_kernel_editor_default_photo():

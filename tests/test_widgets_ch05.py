@@ -7,20 +7,13 @@ import torch
 import torch.nn.functional as F
 
 import course_utils as cu
-from course_utils import i18n
 from tests.widget_layout import assert_lecture_layout, controls, label_px, px
 
 matplotlib.use("Agg")
 cu.runtime.set_plot_style()  # the Japanese font, as cu.setup would (no missing-glyph warnings)
 
 
-@pytest.fixture(autouse=True, params=["ja", "en"])
-def lang(request):
-    old = i18n.language()
-    i18n.set_language(request.param)
-    yield request.param
-    i18n.set_language(old)
-    W.Widget.close_all()
+pytestmark = pytest.mark.usefixtures("each_language", "close_widgets")  # tests/conftest.py
 
 
 def reference(image, k, s, mode):

@@ -1,24 +1,20 @@
 """Chapter 06 widget: driven from Python by setting .value and reading .state."""
 import ipywidgets as W
 import matplotlib
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import torch
 import torch.nn as nn
 
 import course_utils as cu
-from course_utils import i18n
+from tests.widget_layout import assert_lecture_layout
 
 matplotlib.use("Agg")
 cu.runtime.set_plot_style()  # the Japanese font, as cu.setup would (no missing-glyph warnings)
 
 
-@pytest.fixture(autouse=True, params=["en", "ja"])
-def language(request):
-    old = i18n.language()
-    i18n.set_language(request.param)
-    yield request.param
-    i18n.set_language(old)
+pytestmark = pytest.mark.usefixtures("each_language", "close_widgets")  # tests/conftest.py
 
 
 def shift_only(x, shift=(0.0, 0.0), angle=0.0, scale=1.0):
@@ -101,3 +97,31 @@ def test_model_mode_is_restored(images):
     assert w.state["params"][2] == 30.0
     assert "+30°" in w.readout.value and "✓" not in w.readout.value and "✗" not in w.readout.value  # no labels
     W.Widget.close_all()
+
+
+# --- lecture resolution (issue 16 §5): tests/widget_layout.py; the legend beside the bars, not over them
+
+
+def test_lecture_layout(widget):
+    assert assert_lecture_layout(widget) == 5
+    rows = [child for child in widget.children if isinstance(child, W.HBox)]
+    assert max(len(row.children) for row in rows) == 2, "at most two sliders a row"
+
+
+def test_legend_covers_no_bar(images, monkeypatch):
+    figures, close = [], plt.close
+    monkeypatch.setattr(plt, "close", figures.append)   # keep the figure the widget draws
+    models = {"lr": LeftRight(), "also lr": LeftRight()}
+    w = cu.widgets.transform_explorer(models, images, shift_only, class_names=["left", "right"], labels=[0, 1, 0])
+    w.controls["index"].value = 1      # the blob on the right: the last class's bar reaches 1.0, under a corner legend
+    assert w.state["probs"]["lr"][1] > 0.99 and w.state["probs"]["also lr"][1] > 0.99
+    fig = figures[-1]
+    fig.canvas.draw()
+    ax_bar = fig.axes[1]
+    legend = ax_bar.get_legend().get_window_extent()
+    bars = [p.get_window_extent() for p in ax_bar.patches]
+    assert len(bars) == 4 and max(p.get_height() for p in ax_bar.patches) > 0.99   # a bar reaches the top
+    assert not any(legend.overlaps(bar) for bar in bars), "the legend covers a bar"
+    assert fig.bbox.contains(legend.x0, legend.y0) and fig.bbox.contains(legend.x1, legend.y1), "legend cut off"
+    for f in figures:
+        close(f)

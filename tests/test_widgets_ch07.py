@@ -7,20 +7,14 @@ import torch
 from torchvision.ops import box_iou, nms
 
 import course_utils as cu
-from course_utils import i18n
 from course_utils.timing import nms_candidates
+from tests.widget_layout import assert_lecture_layout
 
 matplotlib.use("Agg")
 cu.runtime.set_plot_style()  # the Japanese font, as cu.setup would (no missing-glyph warnings)
 
 
-@pytest.fixture(autouse=True, params=["ja", "en"])
-def lang(request):
-    old = i18n.language()
-    i18n.set_language(request.param)
-    yield request.param
-    i18n.set_language(old)
-    W.Widget.close_all()
+pytestmark = pytest.mark.usefixtures("each_language", "close_widgets")  # tests/conftest.py
 
 
 def tv_iou(a, b):
@@ -109,3 +103,11 @@ def test_nms_on_an_image_with_truth_and_tensors():
     scores = torch.tensor([0.7, 0.9, 0.6])
     w = cu.widgets.nms_explorer(boxes, scores, image=image, truth=[[5, 5, 30, 30], [40, 40, 60, 60]])
     assert w.state["kept"] == [1, 2] and w.state["suppressed_by"] == {0: 1}
+
+
+# --- lecture resolution (issue 16 §5): tests/widget_layout.py
+
+
+def test_lecture_layout():
+    assert assert_lecture_layout(cu.widgets.iou_explorer()) == 6
+    assert assert_lecture_layout(cu.widgets.nms_explorer()) == 2

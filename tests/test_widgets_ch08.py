@@ -7,20 +7,14 @@ import torch
 import torch.nn.functional as F
 
 import course_utils as cu
-from course_utils import i18n
 from course_utils.widgets.ch08 import upsample
+from tests.widget_layout import assert_lecture_layout, assert_toggle_buttons_fit
 
 matplotlib.use("Agg")
 cu.runtime.set_plot_style()  # the Japanese font, as cu.setup would (no missing-glyph warnings)
 
 
-@pytest.fixture(autouse=True, params=["ja", "en"])
-def lang(request):
-    old = i18n.language()
-    i18n.set_language(request.param)
-    yield request.param
-    i18n.set_language(old)
-    W.Widget.close_all()
+pytestmark = pytest.mark.usefixtures("each_language", "close_widgets")  # tests/conftest.py
 
 
 def test_defaults_show_the_checkerboard():
@@ -86,3 +80,13 @@ def test_dilation_explorer_gridding_and_receptive_field():
     w.controls["d2"].value = 1
     w.controls["d3"].value = 1
     assert w.state["receptive_field"] == 7 and not w.state["gridding"]
+
+
+# --- lecture resolution (issue 16 §5): tests/widget_layout.py
+
+
+def test_lecture_layout():
+    upsampling = cu.widgets.upsampling_explorer()
+    assert assert_lecture_layout(upsampling) == 2
+    assert_toggle_buttons_fit(upsampling)
+    assert assert_lecture_layout(cu.widgets.dilation_explorer()) == 3

@@ -1,5 +1,4 @@
 """Chapter 09 widgets: driven from Python by setting .value and reading .state."""
-import ipywidgets as W
 import matplotlib
 import numpy as np
 import pytest
@@ -7,7 +6,7 @@ import torch
 import torch.nn as nn
 
 import course_utils as cu
-from course_utils import i18n
+from tests.widget_layout import assert_lecture_layout
 
 matplotlib.use("Agg")
 cu.runtime.set_plot_style()  # the Japanese font, as cu.setup would (no missing-glyph warnings)
@@ -15,13 +14,7 @@ cu.runtime.set_plot_style()  # the Japanese font, as cu.setup would (no missing-
 Z_DIM = 4
 
 
-@pytest.fixture(autouse=True, params=["en", "ja"])
-def language(request):
-    old = i18n.language()
-    i18n.set_language(request.param)
-    yield request.param
-    W.Widget.close_all()
-    i18n.set_language(old)
+pytestmark = pytest.mark.usefixtures("each_language", "close_widgets")  # tests/conftest.py
 
 
 class Brightness(nn.Module):
@@ -116,3 +109,11 @@ def test_conditional_explorer_without_judge():
     w = cu.widgets.conditional_explorer(Brightness(conditional=True), Z_DIM, n=3, class_names=list("abcdefghij"))
     assert "pred" not in w.state and "recognised" not in w.state
     assert "a" in w.readout.value
+
+
+# --- lecture resolution (issue 16 §5): tests/widget_layout.py
+
+
+def test_lecture_layout():
+    assert assert_lecture_layout(cu.widgets.latent_interpolation(Brightness(), Z_DIM)) == 3
+    assert assert_lecture_layout(cu.widgets.conditional_explorer(Brightness(conditional=True), Z_DIM)) == 2

@@ -146,13 +146,10 @@ def perceptron_explorer(w1: float = 0.5, w2: float = 0.5, th: float = 1.2, gate:
         fig.tight_layout()
         return fig
 
-    box = explorer(controls, _compute, draw)
+    box = explorer(controls, _compute, draw, title=t("ch01w.title"),
+                   layout=[["w1", "w2"], ["th", "gate"], ["output", table]])
     box.output.layout.flex = "0 0 auto"  # the plot keeps its size; the table wraps below it when the row is narrow
     box.table = table
-    box.children = (W.HTML(f"<b>{html.escape(t('ch01w.title'))}</b>"),
-                    W.HBox([controls["w1"], controls["w2"]], layout=W.Layout(flex_flow="row wrap")),
-                    W.HBox([controls["th"], controls["gate"]], layout=W.Layout(flex_flow="row wrap")),
-                    W.HBox([box.output, table], layout=W.Layout(align_items="center", flex_flow="row wrap")))
     box.add_class("cu-perceptron-explorer")
     return box
 

@@ -9,41 +9,41 @@ from .base import explorer, lecture_layout
 __all__ = ["moving_average_explorer", "conv_stepper", "conv_stepper_figure", "kernel_editor"]
 
 register({
-    "w04.weights": {"ja": "重み", "en": "weights"},
-    "w04.signal": {"ja": "信号", "en": "signal"},
-    "w04.signal_source": {"ja": "資料の例 (9 個)", "en": "source example (9 values)"},
-    "w04.signal_stock": {"ja": "株価 (終値)", "en": "stock price (close)"},
-    "w04.bad_weights": {"ja": "重みを読めません: {text!r}。数をカンマか空白で区切って、和が 0 にならないように入力してください。",
+    "ch04w.weights": {"ja": "重み", "en": "weights"},
+    "ch04w.signal": {"ja": "信号", "en": "signal"},
+    "ch04w.signal_source": {"ja": "資料の例 (9 個)", "en": "source example (9 values)"},
+    "ch04w.signal_stock": {"ja": "株価 (終値)", "en": "stock price (close)"},
+    "ch04w.bad_weights": {"ja": "重みを読めません: {text!r}。数をカンマか空白で区切って、和が 0 にならないように入力してください。",
                         "en": "Cannot read the weights {text!r}: type numbers separated by commas or spaces, "
                               "with a sum other than 0."},
-    "w04.too_long": {"ja": "重みが信号より長すぎます ({k} > {n})。", "en": "More weights than samples ({k} > {n})."},
-    "w04.input": {"ja": "入力", "en": "input"},
-    "w04.output": {"ja": "移動平均 (出力)", "en": "moving average (output)"},
-    "w04.ma_title": {"ja": "重み {w} (正規化後 {wn}) → 出力 {n} 個",
+    "ch04w.too_long": {"ja": "重みが信号より長すぎます ({k} > {n})。", "en": "More weights than samples ({k} > {n})."},
+    "ch04w.input": {"ja": "入力", "en": "input"},
+    "ch04w.output": {"ja": "移動平均 (出力)", "en": "moving average (output)"},
+    "ch04w.ma_title": {"ja": "重み {w} (正規化後 {wn}) → 出力 {n} 個",
                      "en": "weights {w} (normalised {wn}) → {n} outputs"},
-    "w04.day": {"ja": "営業日", "en": "trading day"},
-    "w04.index": {"ja": "位置", "en": "position"},
-    "w04.step": {"ja": "ステップ", "en": "step"},
-    "w04.stride": {"ja": "ストライド", "en": "stride"},
-    "w04.padding": {"ja": "パディング", "en": "padding"},
-    "w04.step_title": {"ja": "出力 ({i}, {j}) = 積の和 = {value:.2f}  (ステップ {step}/{n})",
+    "ch04w.day": {"ja": "営業日", "en": "trading day"},
+    "ch04w.index": {"ja": "位置", "en": "position"},
+    "ch04w.step": {"ja": "ステップ", "en": "step"},
+    "ch04w.stride": {"ja": "ストライド", "en": "stride"},
+    "ch04w.padding": {"ja": "パディング", "en": "padding"},
+    "ch04w.step_title": {"ja": "出力 ({i}, {j}) = 積の和 = {value:.2f}  (ステップ {step}/{n})",
                        "en": "output ({i}, {j}) = sum of products = {value:.2f}  (step {step}/{n})"},
-    "w04.products": {"ja": "窓 × フィルタ = 積", "en": "window × filter = products"},
-    "w04.image": {"ja": "入力画像", "en": "input image"},
-    "w04.kernel": {"ja": "フィルタ (カーネル)", "en": "filter (kernel)"},
-    "w04.feature_map": {"ja": "出力 (特徴マップ)", "en": "output (feature map)"},
-    "w04.preset": {"ja": "プリセット", "en": "preset"},
-    "w04.custom": {"ja": "自分で編集", "en": "custom"},
-    "w04.identity": {"ja": "恒等 (identity)", "en": "identity"},
-    "w04.edge1": {"ja": "エッジ検出 1 (斜め)", "en": "edge detection 1 (diagonal)"},
-    "w04.edge2": {"ja": "エッジ検出 2 (4 近傍ラプラシアン)", "en": "edge detection 2 (4-neighbour Laplacian)"},
-    "w04.edge3": {"ja": "エッジ検出 3 (8 近傍ラプラシアン)", "en": "edge detection 3 (8-neighbour Laplacian)"},
-    "w04.sharpen": {"ja": "鮮鋭化 (sharpen)", "en": "sharpen"},
-    "w04.box": {"ja": "平均ぼかし 1/9 (box blur)", "en": "box blur (1/9)"},
-    "w04.gauss": {"ja": "ガウスぼかし 3×3 (1/16)", "en": "Gaussian blur 3×3 (1/16)"},
-    "w04.kernel_title": {"ja": "カーネル (和 = {s:.3g})", "en": "kernel (sum = {s:.3g})"},
-    "w04.result_clip": {"ja": "結果 ([0, 1] に切り詰めて表示)", "en": "result (shown clipped to [0, 1])"},
-    "w04.result_abs": {"ja": "結果の絶対値 (和 0 のカーネル: エッジの強さ)",
+    "ch04w.products": {"ja": "窓 × フィルタ = 積", "en": "window × filter = products"},
+    "ch04w.image": {"ja": "入力画像", "en": "input image"},
+    "ch04w.kernel": {"ja": "フィルタ (カーネル)", "en": "filter (kernel)"},
+    "ch04w.feature_map": {"ja": "出力 (特徴マップ)", "en": "output (feature map)"},
+    "ch04w.preset": {"ja": "プリセット", "en": "preset"},
+    "ch04w.custom": {"ja": "自分で編集", "en": "custom"},
+    "ch04w.identity": {"ja": "恒等 (identity)", "en": "identity"},
+    "ch04w.edge1": {"ja": "エッジ検出 1 (斜め)", "en": "edge detection 1 (diagonal)"},
+    "ch04w.edge2": {"ja": "エッジ検出 2 (4 近傍ラプラシアン)", "en": "edge detection 2 (4-neighbour Laplacian)"},
+    "ch04w.edge3": {"ja": "エッジ検出 3 (8 近傍ラプラシアン)", "en": "edge detection 3 (8-neighbour Laplacian)"},
+    "ch04w.sharpen": {"ja": "鮮鋭化 (sharpen)", "en": "sharpen"},
+    "ch04w.box": {"ja": "平均ぼかし 1/9 (box blur)", "en": "box blur (1/9)"},
+    "ch04w.gauss": {"ja": "ガウスぼかし 3×3 (1/16)", "en": "Gaussian blur 3×3 (1/16)"},
+    "ch04w.kernel_title": {"ja": "カーネル (和 = {s:.3g})", "en": "kernel (sum = {s:.3g})"},
+    "ch04w.result_clip": {"ja": "結果 ([0, 1] に切り詰めて表示)", "en": "result (shown clipped to [0, 1])"},
+    "ch04w.result_abs": {"ja": "結果の絶対値 (和 0 のカーネル: エッジの強さ)",
                        "en": "|result| (kernel sums to 0: edge strength)"},
 })
 
@@ -108,10 +108,10 @@ def moving_average_explorer(weights: str = "1, 1, 1", signal: str = "source"):
     drawn: the window's centre) and ``error`` (None or a message).
     """
     controls = {
-        "weights": W.Text(value=weights, description=t("w04.weights"), continuous_update=False,
+        "weights": W.Text(value=weights, description=t("ch04w.weights"), continuous_update=False,
                           **lecture_layout("60px", "340px")),
-        "signal": W.Dropdown(options=[(t("w04.signal_source"), "source"), (t("w04.signal_stock"), "stock")],
-                             value=signal, description=t("w04.signal"), **lecture_layout("60px", "340px")),
+        "signal": W.Dropdown(options=[(t("ch04w.signal_source"), "source"), (t("ch04w.signal_stock"), "stock")],
+                             value=signal, description=t("ch04w.signal"), **lecture_layout("60px", "340px")),
     }
     prices = stock_prices()[-250:]
 
@@ -119,9 +119,9 @@ def moving_average_explorer(weights: str = "1, 1, 1", signal: str = "source"):
         x = SOURCE_SIGNAL if signal == "source" else prices
         kernel = _parse_weights(weights)
         if kernel is None:
-            return {"x": x, "error": t("w04.bad_weights", text=weights)}
+            return {"x": x, "error": t("ch04w.bad_weights", text=weights)}
         if len(kernel) > len(x):
-            return {"x": x, "error": t("w04.too_long", k=len(kernel), n=len(x))}
+            return {"x": x, "error": t("ch04w.too_long", k=len(kernel), n=len(x))}
         return {"x": x, "kernel": kernel, "normalised": kernel / kernel.sum(), "output": _moving_average(x, kernel),
                 "offset": (len(kernel) - 1) / 2, "signal": signal, "error": None}
 
@@ -132,16 +132,16 @@ def moving_average_explorer(weights: str = "1, 1, 1", signal: str = "source"):
         fig, ax = plt.subplots(figsize=(8, 3.2))
         x, out = state["x"], state["output"]
         small = state["signal"] == "source"
-        ax.plot(np.arange(len(x)), x, "o-" if small else "-", color="tab:gray", alpha=0.8, label=t("w04.input"))
+        ax.plot(np.arange(len(x)), x, "o-" if small else "-", color="tab:gray", alpha=0.8, label=t("ch04w.input"))
         ax.plot(state["offset"] + np.arange(len(out)), out, "o-" if small else "-", color="tab:red", lw=2,
-                label=t("w04.output"))
+                label=t("ch04w.output"))
         if small:
             for i, v in enumerate(out):
                 ax.annotate(f"{v:.2f}", (state["offset"] + i, v), textcoords="offset points", xytext=(0, 6),
                             ha="center", fontsize=8, color="tab:red")
-        ax.set_xlabel(t("w04.index") if small else t("w04.day"))
+        ax.set_xlabel(t("ch04w.index") if small else t("ch04w.day"))
         w, wn = _short(state["kernel"]), _short(state["normalised"])
-        ax.set_title(t("w04.ma_title", w=w, wn=wn, n=len(out)), fontsize=10)
+        ax.set_title(t("ch04w.ma_title", w=w, wn=wn, n=len(out)), fontsize=10)
         ax.legend(fontsize=8)
         fig.tight_layout()
         return fig
@@ -200,14 +200,14 @@ def _stepper_draw(state):
             ax.text(c, r, text, ha="center", va="center", fontsize=7 if inside else 8,
                     color="tab:gray" if pad else "black", fontweight="bold" if inside else "normal")
     ax.add_patch(Rectangle((left - 0.5, top - 0.5), 3, 3, fill=False, edgecolor="tab:red", linewidth=2.5))
-    ax.set_title(t("w04.image"), fontsize=10)
+    ax.set_title(t("ch04w.image"), fontsize=10)
     ax = axes[1]
     ax.imshow(state["products"], cmap="Oranges", vmin=0, vmax=max(3.0, state["products"].max()))
     for r in range(3):
         for c in range(3):
             ax.text(c, r, f"{state['window'][r, c]:g}×{SOURCE_FILTER[r, c]:g}\n={state['products'][r, c]:.2g}",
                     ha="center", va="center", fontsize=7)
-    ax.set_title(t("w04.products"), fontsize=10)
+    ax.set_title(t("ch04w.products"), fontsize=10)
     ax = axes[2]
     out = state["output"]
     ax.imshow(np.nan_to_num(out, nan=0.0), cmap="Greens", vmin=0, vmax=12)
@@ -218,12 +218,12 @@ def _stepper_draw(state):
                         fontweight="bold" if (r, c) == (state["i"], state["j"]) else "normal")
     ax.add_patch(Rectangle((state["j"] - 0.5, state["i"] - 0.5), 1, 1, fill=False, edgecolor="tab:red",
                            linewidth=2.5))
-    ax.set_title(t("w04.feature_map"), fontsize=10)
+    ax.set_title(t("ch04w.feature_map"), fontsize=10)
     for ax in axes:
         ax.set_xticks([])
         ax.set_yticks([])
         ax.grid(False)
-    fig.suptitle(t("w04.step_title", i=state["i"], j=state["j"], value=state["value"], step=state["step"] + 1,
+    fig.suptitle(t("ch04w.step_title", i=state["i"], j=state["j"], value=state["value"], step=state["step"] + 1,
                    n=state["n_steps"]), fontsize=11)
     fig.tight_layout()
     return fig
@@ -238,9 +238,9 @@ def conv_stepper(step: int = 0, stride: int = 1, padding: int = 0):
     """
     ho, wo = _positions(SOURCE_IMAGE.shape, SOURCE_FILTER.shape, 1, 1)
     controls = {
-        "step": W.IntSlider(value=step, min=0, max=ho * wo - 1, description=t("w04.step"), **lecture_layout("90px", "400px")),
-        "stride": W.IntSlider(value=stride, min=1, max=3, description=t("w04.stride"), **lecture_layout("90px", "400px")),
-        "padding": W.IntSlider(value=padding, min=0, max=2, description=t("w04.padding"), **lecture_layout("90px", "400px")),
+        "step": W.IntSlider(value=step, min=0, max=ho * wo - 1, description=t("ch04w.step"), **lecture_layout("90px", "400px")),
+        "stride": W.IntSlider(value=stride, min=1, max=3, description=t("ch04w.stride"), **lecture_layout("90px", "400px")),
+        "padding": W.IntSlider(value=padding, min=0, max=2, description=t("ch04w.padding"), **lecture_layout("90px", "400px")),
     }
 
     box = explorer(controls, _stepper_compute, _stepper_draw)
@@ -291,9 +291,9 @@ def kernel_editor(preset: str = "sharpen", image=None):
     start = KERNEL_PRESETS.get(preset, KERNEL_PRESETS["sharpen"])
     controls = {f"k{r}{c}": W.FloatText(value=round(float(start[r, c]), 4), layout=W.Layout(width="5.5em"))
                 for r in range(3) for c in range(3)}
-    options = [(t(f"w04.{name}"), name) for name in KERNEL_PRESETS] + [(t("w04.custom"), "custom")]
+    options = [(t(f"ch04w.{name}"), name) for name in KERNEL_PRESETS] + [(t("ch04w.custom"), "custom")]
     preset_box = W.Dropdown(options=options, value=preset if preset in KERNEL_PRESETS else "custom",
-                            description=t("w04.preset"), **lecture_layout("80px", "320px"))
+                            description=t("ch04w.preset"), **lecture_layout("80px", "320px"))
 
     def compute(**values):
         kernel = np.array([[values[f"k{r}{c}"] for c in range(3)] for r in range(3)], dtype=float)
@@ -305,7 +305,7 @@ def kernel_editor(preset: str = "sharpen", image=None):
     def draw(state):
         fig, axes = plt.subplots(1, 3, figsize=(10, 3.6), gridspec_kw={"width_ratios": [1, 0.6, 1]})
         axes[0].imshow(image, cmap="gray", vmin=0, vmax=1)
-        axes[0].set_title(t("w04.image"), fontsize=10)
+        axes[0].set_title(t("ch04w.image"), fontsize=10)
         k = state["kernel"]
         lim = max(1e-9, np.abs(k).max())
         axes[1].imshow(k, cmap="coolwarm", vmin=-lim, vmax=lim)
@@ -314,14 +314,14 @@ def kernel_editor(preset: str = "sharpen", image=None):
                 strong = abs(k[r, c]) > 0.6 * lim  # dark red / dark blue cell: write in white
                 axes[1].text(c, r, f"{k[r, c]:.3g}", ha="center", va="center", fontsize=9,
                              color="white" if strong else "black", fontweight="bold" if strong else "normal")
-        axes[1].set_title(t("w04.kernel_title", s=state["kernel_sum"]), fontsize=10)
+        axes[1].set_title(t("ch04w.kernel_title", s=state["kernel_sum"]), fontsize=10)
         out = state["output"]
         if state["display"] == "abs":
             shown = np.abs(out) / max(1e-9, np.abs(out).max())
-            axes[2].set_title(t("w04.result_abs"), fontsize=9)
+            axes[2].set_title(t("ch04w.result_abs"), fontsize=9)
         else:
             shown = np.clip(out, 0, 1)
-            axes[2].set_title(t("w04.result_clip"), fontsize=9)
+            axes[2].set_title(t("ch04w.result_clip"), fontsize=9)
         axes[2].imshow(shown, cmap="gray", vmin=0, vmax=1)
         for ax in axes:
             ax.set_xticks([])
@@ -330,37 +330,21 @@ def kernel_editor(preset: str = "sharpen", image=None):
         fig.tight_layout()
         return fig
 
-    box = explorer(controls, compute, draw)
     grid = W.GridBox(list(controls.values()), layout=W.Layout(grid_template_columns="repeat(3, 6em)"))
-    box.children = (W.HBox([preset_box, grid], layout=W.Layout(flex_flow="row wrap", align_items="center")), box.output)
+    box = explorer(controls, compute, draw, layout=[[preset_box, grid], "output"])
     box.preset = preset_box
-    busy = {"flag": False}
 
-    def on_preset(change):
-        if busy["flag"] or change["new"] == "custom":
-            return
-        kernel = KERNEL_PRESETS[change["new"]]
-        busy["flag"] = True
-        for c in controls.values():
-            c.unobserve(box.update, names="value")
-        try:
-            for r in range(3):
-                for col in range(3):
-                    controls[f"k{r}{col}"].value = round(float(kernel[r, col]), 4)
-        finally:
-            for c in controls.values():
-                c.observe(box.update, names="value")
-            busy["flag"] = False
-        box.update()
+    def on_preset(change):  # the nine cells at once: one redraw, and on_cell sees the whole new kernel
+        if change["new"] != "custom":
+            kernel = KERNEL_PRESETS[change["new"]]
+            box.set(**{f"k{r}{c}": round(float(kernel[r, c]), 4) for r in range(3) for c in range(3)})
 
-    def on_cell(change):
-        if busy["flag"] or preset_box.value == "custom":
+    def on_cell(change):  # a hand-edited cell that leaves the preset's kernel: the preset becomes "custom"
+        if preset_box.value == "custom":
             return
         kernel = np.array([[controls[f"k{r}{c}"].value for c in range(3)] for r in range(3)])
         if not np.allclose(kernel, KERNEL_PRESETS[preset_box.value], atol=1e-4):
-            busy["flag"] = True
             preset_box.value = "custom"
-            busy["flag"] = False
 
     preset_box.observe(on_preset, names="value")
     for c in controls.values():

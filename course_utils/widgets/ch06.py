@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ..i18n import register, t
-from .base import explorer
+from .base import explorer, lecture_layout
 
 __all__ = ["transform_explorer"]
 
@@ -70,15 +70,17 @@ def transform_explorer(models: dict, images, transform, class_names=None, labels
 
     images = np.asarray(images.detach().cpu() if hasattr(images, "detach") else images, dtype=np.float32)
     models = dict(models)
+
+    def slider(kind, key, **range_):  # 400 px with a 90 px label: a track of about 230 px at 1280×720
+        return kind(description=t(key), continuous_update=False, **range_, **lecture_layout("90px", "400px"))
+
     controls = {
-        "index": W.IntSlider(value=0, min=0, max=len(images) - 1, description=t("ch06w.index")),
-        "shift_x": W.FloatSlider(value=0.0, min=-8.0, max=8.0, step=1.0, description=t("ch06w.shift_x")),
-        "shift_y": W.FloatSlider(value=0.0, min=-8.0, max=8.0, step=1.0, description=t("ch06w.shift_y")),
-        "angle": W.FloatSlider(value=0.0, min=-180.0, max=180.0, step=5.0, description=t("ch06w.angle")),
-        "scale": W.FloatSlider(value=1.0, min=0.5, max=1.5, step=0.05, description=t("ch06w.scale")),
+        "index": slider(W.IntSlider, "ch06w.index", value=0, min=0, max=len(images) - 1),
+        "shift_x": slider(W.FloatSlider, "ch06w.shift_x", value=0.0, min=-8.0, max=8.0, step=1.0),
+        "shift_y": slider(W.FloatSlider, "ch06w.shift_y", value=0.0, min=-8.0, max=8.0, step=1.0),
+        "angle": slider(W.FloatSlider, "ch06w.angle", value=0.0, min=-180.0, max=180.0, step=5.0),
+        "scale": slider(W.FloatSlider, "ch06w.scale", value=1.0, min=0.5, max=1.5, step=0.05),
     }
-    for c in controls.values():
-        c.continuous_update = False
 
     def compute(index, shift_x, shift_y, angle, scale):
         x = torch.from_numpy(images[index:index + 1])
@@ -115,12 +117,13 @@ def transform_explorer(models: dict, images, transform, class_names=None, labels
         ax_bar.set_ylim(0, 1)
         ax_bar.set_ylabel(t("ch06w.probs"))
         ax_bar.set_xlabel(t("ch06w.class"))
-        ax_bar.legend(fontsize=8, loc="upper right")
+        # beside the bars, not over them: a confident model's bar reaches 1.0 in any corner of the axes
+        ax_bar.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, frameon=False)
         fig.tight_layout()
         return fig
 
-    box = explorer(controls, compute, draw, title=t("ch06w.title"))
+    box = explorer(controls, compute, draw, title=t("ch06w.title"),
+                   layout=[["index"], ["shift_x", "shift_y"], ["angle", "scale"], "output", readout])
     box.readout = readout
-    box.children = box.children + (readout,)
     box.add_class("cu-transform-explorer")
     return box

@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ..i18n import register, t
-from .base import explorer
+from .base import explorer, lecture_layout
 
 __all__ = ["iou_explorer", "nms_explorer"]
 
@@ -105,19 +105,14 @@ def iou_explorer(box_a=(20, 20, 60, 60), box_b=(40, 30, 90, 80), canvas: int = 1
     aw, ah = a[2] - a[0], a[3] - a[1]
     b = [float(v) for v in box_b]
 
-    def slider(value, key, top):
-        return W.IntSlider(value=int(value), min=0, max=int(top), description=t(key), continuous_update=False,
-                           style={"description_width": "initial"}, layout=W.Layout(width="190px"))
+    def slider(value, key, top, low=0):  # 380 px with an 80 px label: a track of about 220 px at 1280×720
+        return W.IntSlider(value=int(value), min=low, max=int(top), description=t(key), continuous_update=False,
+                           **lecture_layout("80px", "380px"))
 
     controls = {
         "ax": slider(a[0], "ch07w.ax", canvas - aw), "ay": slider(a[1], "ch07w.ay", canvas - ah),
         "bx": slider(b[0], "ch07w.bx", canvas - 1), "by": slider(b[1], "ch07w.by", canvas - 1),
-        "bw": W.IntSlider(value=int(b[2] - b[0]), min=1, max=canvas, description=t("ch07w.bw"),
-                          continuous_update=False, style={"description_width": "initial"},
-                          layout=W.Layout(width="190px")),
-        "bh": W.IntSlider(value=int(b[3] - b[1]), min=1, max=canvas, description=t("ch07w.bh"),
-                          continuous_update=False, style={"description_width": "initial"},
-                          layout=W.Layout(width="190px")),
+        "bw": slider(b[2] - b[0], "ch07w.bw", canvas, low=1), "bh": slider(b[3] - b[1], "ch07w.bh", canvas, low=1),
     }
     readout = W.HTML()
 
@@ -128,9 +123,9 @@ def iou_explorer(box_a=(20, 20, 60, 60), box_b=(40, 30, 90, 80), canvas: int = 1
         readout.value = iou_readout_html(state)
         return _draw_iou(state, canvas)
 
-    box = explorer(controls, compute, draw, title=t("ch07w.iou_title"))
+    box = explorer(controls, compute, draw, title=t("ch07w.iou_title"),
+                   layout=[["ax", "ay"], ["bx", "by"], ["bw", "bh"], "output", readout])
     box.readout = readout
-    box.children = box.children + (readout,)
     box.add_class("cu-iou-explorer")
     return box
 
@@ -235,14 +230,12 @@ def nms_explorer(boxes=None, scores=None, image=None, truth=None, score_threshol
     boxes = np.asarray(boxes.detach().cpu() if hasattr(boxes, "detach") else boxes, dtype=np.float64).reshape(-1, 4)
     scores = np.asarray(scores.detach().cpu() if hasattr(scores, "detach") else scores, dtype=np.float64).reshape(-1)
     extent = float(max(boxes.max(initial=1.0), 1.0)) * 1.05
-    controls = {
-        "score_threshold": W.FloatSlider(value=score_threshold, min=0.0, max=1.0, step=0.05, readout_format=".2f",
-                                         description=t("ch07w.score_thr"), continuous_update=False,
-                                         style={"description_width": "initial"}),
-        "iou_threshold": W.FloatSlider(value=iou_threshold, min=0.0, max=1.0, step=0.05, readout_format=".2f",
-                                       description=t("ch07w.iou_thr"), continuous_update=False,
-                                       style={"description_width": "initial"}),
-    }
+    def slider(value, key):  # 440 px with a 120 px label: a track of about 240 px at 1280×720
+        return W.FloatSlider(value=value, min=0.0, max=1.0, step=0.05, readout_format=".2f", description=t(key),
+                             continuous_update=False, **lecture_layout("120px", "440px"))
+
+    controls = {"score_threshold": slider(score_threshold, "ch07w.score_thr"),
+                "iou_threshold": slider(iou_threshold, "ch07w.iou_thr")}
     readout = W.HTML()
 
     def compute(score_threshold, iou_threshold):
@@ -252,8 +245,8 @@ def nms_explorer(boxes=None, scores=None, image=None, truth=None, score_threshol
         readout.value = f"<p class='cu-nms-readout'>{html.escape(nms_summary(state))}</p>"
         return _draw_nms(state, boxes, scores, image, truth, extent)
 
-    box = explorer(controls, compute, draw, title=t("ch07w.nms_title"))
+    box = explorer(controls, compute, draw, title=t("ch07w.nms_title"),
+                   layout=[list(controls), "output", readout])
     box.readout = readout
-    box.children = box.children + (readout,)
     box.add_class("cu-nms-explorer")
     return box

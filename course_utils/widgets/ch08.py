@@ -5,7 +5,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ..i18n import register, t
-from .base import explorer
+from .base import explorer, lecture_layout
 
 __all__ = ["upsampling_explorer", "upsample", "dilation_explorer", "dilated_footprint"]
 
@@ -146,16 +146,16 @@ def upsampling_explorer(image=None, method: str = "transposed", factor: int = 2,
     no checkerboard), with the control values.
     """
     image = _pattern() if image is None else np.asarray(image, dtype=np.float32)
-    style = {"description_width": "initial"}
-    controls = {
+    controls = {  # a 100 px label and 420 px: slider tracks of about 240 px at 1280×720
         "method": W.ToggleButtons(options=[(t(f"ch08w.{m}"), m) for m in METHODS], value=method,
-                                  description=t("ch08w.method"), style=style),
+                                  description=t("ch08w.method"), **lecture_layout("60px", "680px", button_width="150px")),
         "factor": W.IntSlider(value=factor, min=2, max=4, description=t("ch08w.factor"), continuous_update=False,
-                              style=style),
+                              **lecture_layout("100px", "420px")),
         "kernel": W.IntSlider(value=kernel, min=1, max=8, description=t("ch08w.kernel"), continuous_update=False,
-                              style=style),
+                              **lecture_layout("100px", "420px")),
     }
-    box = explorer(controls, lambda **v: _compute(image, **v), _draw, title=t("ch08w.title"))
+    box = explorer(controls, lambda **v: _compute(image, **v), _draw, title=t("ch08w.title"),
+                   layout=[["method"], ["factor", "kernel"], "output"])
     box.add_class("cu-upsampling-explorer")
     return box
 
@@ -209,10 +209,9 @@ def dilation_explorer(dilations=(2, 2, 2), max_dilation: int = 6):
     gradient's footprint), ``coverage`` (share of the field's pixels that reach the output),
     ``gridding`` (holes in the field) and ``footprint``.
     """
-    style = {"description_width": "initial"}
     controls = {f"d{i}": W.IntSlider(value=int(d), min=1, max=max_dilation, description=t("ch08w.dil", i=i),
-                                     continuous_update=False, style=style)
-                for i, d in enumerate(dilations, start=1)}
+                                     continuous_update=False, **lecture_layout("90px", "400px"))
+                for i, d in enumerate(dilations, start=1)}   # a track of about 230 px at 1280×720
     box = explorer(controls, _dil_compute, _dil_draw, title=t("ch08w.dil_title"))
     box.add_class("cu-dilation-explorer")
     return box

@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ..i18n import register, t
-from .base import explorer
+from .base import explorer, lecture_layout
 
 __all__ = ["latent_interpolation", "conditional_explorer"]
 
@@ -62,6 +62,10 @@ def _generate(generator, z, labels=None):
     return ((out[:, 0].clamp(-1, 1) + 1) / 2).cpu().numpy()
 
 
+def _slider(kind, key, **range_):  # 400 px with a 70 px label: a track of about 250 px at 1280×720
+    return kind(description=t(key), continuous_update=False, **range_, **lecture_layout("70px", "400px"))
+
+
 def latent_interpolation(generator, z_dim: int, seed_a: int = 1, seed_b: int = 2, steps: int = 9, labels=None):
     """Sliders for two seeds (z_A, z_B) and α ∈ [0, 1]: the image of (1 − α) z_A + α z_B.
 
@@ -73,12 +77,10 @@ def latent_interpolation(generator, z_dim: int, seed_a: int = 1, seed_b: int = 2
     import torch
 
     controls = {
-        "seed_a": W.IntSlider(value=seed_a, min=0, max=99, description=t("ch09w.seed_a")),
-        "seed_b": W.IntSlider(value=seed_b, min=0, max=99, description=t("ch09w.seed_b")),
-        "alpha": W.FloatSlider(value=0.0, min=0.0, max=1.0, step=0.05, description=t("ch09w.alpha")),
+        "seed_a": _slider(W.IntSlider, "ch09w.seed_a", value=seed_a, min=0, max=99),
+        "seed_b": _slider(W.IntSlider, "ch09w.seed_b", value=seed_b, min=0, max=99),
+        "alpha": _slider(W.FloatSlider, "ch09w.alpha", value=0.0, min=0.0, max=1.0, step=0.05),
     }
-    for c in controls.values():
-        c.continuous_update = False
 
     def compute(seed_a, seed_b, alpha):
         z_a, z_b = _latent(seed_a, z_dim), _latent(seed_b, z_dim)
@@ -112,9 +114,9 @@ def latent_interpolation(generator, z_dim: int, seed_a: int = 1, seed_b: int = 2
         ax_strip.axis("off")
         return fig
 
-    box = explorer(controls, compute, draw, title=t("ch09w.interp_title"))
+    box = explorer(controls, compute, draw, title=t("ch09w.interp_title"),
+                   layout=[["seed_a", "seed_b"], ["alpha"], "output", readout])
     box.readout = readout
-    box.children = box.children + (readout,)
     box.add_class("cu-latent-interpolation")
     return box
 
@@ -131,11 +133,9 @@ def conditional_explorer(generator, z_dim: int, num_classes: int = 10, n: int = 
     import torch
 
     controls = {
-        "label": W.IntSlider(value=label, min=0, max=num_classes - 1, description=t("ch09w.label")),
-        "seed": W.IntSlider(value=seed, min=0, max=99, description=t("ch09w.seed")),
+        "label": _slider(W.IntSlider, "ch09w.label", value=label, min=0, max=num_classes - 1),
+        "seed": _slider(W.IntSlider, "ch09w.seed", value=seed, min=0, max=99),
     }
-    for c in controls.values():
-        c.continuous_update = False
 
     def name_of(k):
         return str(class_names[k]) if class_names is not None else str(k)
@@ -179,8 +179,8 @@ def conditional_explorer(generator, z_dim: int, num_classes: int = 10, n: int = 
         fig.tight_layout()
         return fig
 
-    box = explorer(controls, compute, draw, title=t("ch09w.cond_title"))
+    box = explorer(controls, compute, draw, title=t("ch09w.cond_title"),
+                   layout=[list(controls), "output", readout])
     box.readout = readout
-    box.children = box.children + (readout,)
     box.add_class("cu-conditional-explorer")
     return box
