@@ -7,7 +7,19 @@ import os
 
 LANGUAGES = ("ja", "en")
 _messages: dict[str, dict[str, str]] = {}
-_lang = os.environ.get("COURSE_LANG", "ja") if os.environ.get("COURSE_LANG") in LANGUAGES else "ja"
+
+
+def default_language(environ=None) -> str:
+    """The notebooks' language until ``cu.setup(lang=...)`` or :func:`set_language` says otherwise:
+    ``COURSE_LANG`` when it is "ja" or "en" (``make course COURSE_LANG=en``), else Japanese, the
+    course's first language. The one place that decides it (command-line tools speak the locale's
+    language instead: :func:`locale_language`)."""
+    environ = os.environ if environ is None else environ
+    value = environ.get("COURSE_LANG", "").strip()
+    return value if value in LANGUAGES else "ja"
+
+
+_lang = default_language()
 
 
 def register(messages: dict[str, dict[str, str]]) -> None:

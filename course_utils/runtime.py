@@ -154,12 +154,14 @@ def set_plot_style() -> bool:
     return True
 
 
-def setup(lang: str = "ja", seed: int = 0, mode: str | None = None):
+def setup(lang: str | None = None, seed: int = 0, mode: str | None = None):
     """Seed everything, pick the device, set the plot style, language and mode; print one line.
 
+    ``lang`` "ja" or "en" (the notebooks always say which); ``None``: :func:`i18n.default_language`.
     ``mode="fast"`` or ``"full"`` fixes the mode for this kernel (``cu.FAST`` and ``cu.pick``
     follow it); ``None`` lets COURSE_FAST, else the hardware, decide (see :func:`mode`)."""
     global _device, _mode_asked
+    lang = i18n.default_language() if lang is None else lang
     i18n.set_language(lang)
     if mode is not None and mode not in MODES:
         raise ValueError(f"mode must be one of {MODES} or None, got {mode!r} / "

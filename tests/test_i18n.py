@@ -31,3 +31,22 @@ def test_register_requires_both_languages():
 def test_unknown_key_is_named():
     with pytest.raises(KeyError, match="no.such.key"):
         i18n.t("no.such.key")
+
+
+def test_default_language_is_decided_in_one_place(monkeypatch):
+    from course_utils import runtime
+
+    assert i18n.default_language({}) == "ja"
+    assert i18n.default_language({"COURSE_LANG": "en"}) == "en"
+    assert i18n.default_language({"COURSE_LANG": "all"}) == "ja"   # make course's "all" is not a language
+    monkeypatch.setattr(runtime, "set_plot_style", lambda: True)
+    before = i18n.language()
+    try:
+        monkeypatch.setenv("COURSE_LANG", "en")
+        runtime.setup()                      # no lang: the default language, not a second "ja" of its own
+        assert i18n.language() == "en"
+        monkeypatch.delenv("COURSE_LANG")
+        runtime.setup()
+        assert i18n.language() == "ja"
+    finally:
+        i18n.set_language(before)
