@@ -9,6 +9,8 @@ __all__ = ["normalize_image"]
 register({
     "ch00.range": {"ja": "結果は [0, 1] に収まるはずですが、最小 {lo}、最大 {hi} でした。255 で割りましたか?",
                    "en": "The result should lie in [0, 1] but ranges from {lo} to {hi}. Did you divide by 255?"},
+    "ch00.case.black": {"ja": "真っ黒な画像 (すべて 0)", "en": "all black (every pixel 0)"},
+    "ch00.case.white": {"ja": "真っ白な画像 (すべて 255)", "en": "all white (every pixel 255)"},
 })
 
 
@@ -18,8 +20,8 @@ def normalize_image(func):
     cases = [
         ("[[0, 255], [51, 102]]", np.array([[0, 255], [51, 102]], dtype=np.uint8)),
         ("RGB 4x5x3", rng.integers(0, 256, size=(4, 5, 3), dtype=np.uint8)),
-        ("all black / 真っ黒", np.zeros((3, 3), dtype=np.uint8)),
-        ("all white / 真っ白", np.full((2, 6), 255, dtype=np.uint8)),
+        (t("ch00.case.black"), np.zeros((3, 3), dtype=np.uint8)),
+        (t("ch00.case.white"), np.full((2, 6), 255, dtype=np.uint8)),
     ]
     with Check("normalize_image") as c:
         for name, img in cases:

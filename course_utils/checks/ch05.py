@@ -14,6 +14,20 @@ from .core import Check, Failure, assert_close, call_unchanged, fail, to_numpy
 __all__ = ["max_pool2d", "avg_pool2d", "max_pool2d_backward"]
 
 register({
+    # case names
+    "ch05.case.worked": {"ja": "例題 4x4, k=2", "en": "worked example 4x4, k=2"},
+    "ch05.case.worked_dout": {"ja": "例題 4x4, k=2, dout=[[1,2],[3,4]]", "en": "worked example 4x4, k=2, dout=[[1,2],[3,4]]"},
+    "ch05.case.stride_given": {"ja": "{size}, k={k}, stride={s} を指定", "en": "{size}, k={k}, stride={s} given"},
+    "ch05.case.overlap": {"ja": "k={k}, stride={s} (窓が重なる)", "en": "k={k}, stride={s} (overlapping windows)"},
+    "ch05.case.overlap_add": {"ja": "k={k}, stride={s} (窓が重なり、勾配は足し合わせる)",
+                              "en": "k={k}, stride={s} (overlapping windows, gradients add up)"},
+    "ch05.case.odd": {"ja": "奇数の大きさ {size}, k={k} (torch と同じく切り捨て)",
+                      "en": "odd size {size}, k={k} (rounded down like torch)"},
+    "ch05.case.on": {"ja": "{size} の入力に k={k}, stride={s}", "en": "k={k}, stride={s} on {size}"},
+    "ch05.case.negative": {"ja": "負の値だけの入力", "en": "negative values only"},
+    "ch05.case.random": {"ja": "乱数 {size}, k={k}, stride={s}", "en": "random {size}, k={k}, stride={s}"},
+    "ch05.case.ties": {"ja": "同点: [[3,3,0,5],[1,2,5,5]], k=2", "en": "ties: [[3,3,0,5],[1,2,5,5]], k=2"},
+    # hints
     "ch05.hint_stride_ignored": {
         "ja": "ヒント: stride={stride} が指定されているのに、stride=k ({k}) のように計算しているようです。"
               "窓は stride 画素ずつずらします。",
@@ -213,16 +227,16 @@ def _pool_cases():
     x_multi[1] += 5.0          # images and channels on different levels: mixing shows
     x_multi[:, 2] -= 3.0
     return [
-        ("worked example 4x4, k=2 / 例題 4x4, k=2", _worked_example(), 2, None),
-        ("4x4, k=2, stride=2 given / stride=2 を指定", _worked_example(), 2, 2),
-        ("k=2, stride=1 (overlapping windows / 窓が重なる)", rng.standard_normal((1, 1, 5, 6)), 2, 1),
-        ("odd size 5x7, k=2 (floor like torch / 切り捨て)", rng.standard_normal((1, 2, 5, 7)), 2, None),
+        (t("ch05.case.worked"), _worked_example(), 2, None),
+        (t("ch05.case.stride_given", size="4x4", k=2, s=2), _worked_example(), 2, 2),
+        (t("ch05.case.overlap", k=2, s=1), rng.standard_normal((1, 1, 5, 6)), 2, 1),
+        (t("ch05.case.odd", size="5x7", k=2), rng.standard_normal((1, 2, 5, 7)), 2, None),
         ("N=2, C=3, H=6, W=8, k=2", x_multi, 2, None),
-        ("k=3, stride=2 on 7x9", rng.standard_normal((2, 4, 7, 9)), 3, 2),
+        (t("ch05.case.on", k=3, s=2, size="7x9"), rng.standard_normal((2, 4, 7, 9)), 3, 2),
         ("k=3 (stride=None), 9x10", rng.standard_normal((1, 3, 9, 10)), 3, None),
-        ("negative values only / 負の値だけ", -1.0 - rng.random((1, 2, 4, 6)), 2, None),
+        (t("ch05.case.negative"), -1.0 - rng.random((1, 2, 4, 6)), 2, None),
         ("C = W (4x5x4), k=2", rng.standard_normal((2, 4, 5, 4)), 2, None),
-        ("random 3x2x12x10, k=4, stride=3", rng.standard_normal((3, 2, 12, 10)), 4, 3),
+        (t("ch05.case.random", size="3x2x12x10", k=4, s=3), rng.standard_normal((3, 2, 12, 10)), 4, 3),
     ]
 
 
@@ -262,14 +276,15 @@ def max_pool2d_backward(func):
     ties = np.array([[[[3, 3, 0, 5],
                        [1, 2, 5, 5]]]], dtype=np.float64)
     cases = [
-        ("worked example 4x4, k=2, dout=[[1,2],[3,4]] / 例題", worked, 2, None, np.array([[[[1., 2.], [3., 4.]]]])),
-        ("ties / 同点: [[3,3,0,5],[1,2,5,5]], k=2", ties, 2, None, np.array([[[[1.0, 2.0]]]])),
-        ("k=2, stride=1 (overlap, gradients add up / 重なり)", rng.standard_normal((1, 1, 5, 6)), 2, 1, None),
-        ("k=3, stride=1, 6x6 (overlap)", rng.standard_normal((2, 2, 6, 6)), 3, 1, None),
-        ("odd size 5x7, k=2 (floor)", rng.standard_normal((1, 2, 5, 7)), 2, None, None),
-        ("N=2, C=3, H=6, W=8, k=2, stride=2 given", rng.standard_normal((2, 3, 6, 8)), 2, 2, None),
-        ("k=3, stride=2 on 7x9", rng.standard_normal((2, 4, 7, 9)), 3, 2, None),
-        ("random 3x2x12x10, k=4, stride=3", rng.standard_normal((3, 2, 12, 10)), 4, 3, None),
+        (t("ch05.case.worked_dout"), worked, 2, None, np.array([[[[1., 2.], [3., 4.]]]])),
+        (t("ch05.case.ties"), ties, 2, None, np.array([[[[1.0, 2.0]]]])),
+        (t("ch05.case.overlap_add", k=2, s=1), rng.standard_normal((1, 1, 5, 6)), 2, 1, None),
+        (t("ch05.case.overlap_add", k=3, s=1) + ", 6x6", rng.standard_normal((2, 2, 6, 6)), 3, 1, None),
+        (t("ch05.case.odd", size="5x7", k=2), rng.standard_normal((1, 2, 5, 7)), 2, None, None),
+        (t("ch05.case.stride_given", size="N=2, C=3, H=6, W=8", k=2, s=2), rng.standard_normal((2, 3, 6, 8)), 2, 2,
+         None),
+        (t("ch05.case.on", k=3, s=2, size="7x9"), rng.standard_normal((2, 4, 7, 9)), 3, 2, None),
+        (t("ch05.case.random", size="3x2x12x10", k=4, s=3), rng.standard_normal((3, 2, 12, 10)), 4, 3, None),
     ]
     with Check("max_pool2d_backward") as c:
         for name, x, k, stride, dout in cases:
