@@ -1,4 +1,4 @@
-"""Adversarial answers to every exercise of chapters 01–04, 06 and 09, and the cheats of issue 12.
+"""Adversarial answers to every exercise of chapters 01–04, 06, 07 and 09, and the cheats of issue 12.
 
 For each exercise: at least five wrong answers (each must be refused with ExerciseFailed and a
 message without a traceback) and at least three unusual but correct answers (each must pass).
@@ -6,6 +6,7 @@ Anything else — a wrong answer accepted, a right one refused, any other except
 inside course_utils) — fails the test.
 """
 import inspect
+import math
 import sys
 
 import numpy as np
@@ -19,6 +20,10 @@ from course_utils import i18n
 from course_utils.checks import ExerciseFailed, core
 from tests import test_checks_ch03 as ch03t
 from tests import test_checks_ch06 as ch06t
+from tests import test_checks_ch07 as ch07t
+from tests import test_checks_ch07_ap as ch07a
+from tests import test_checks_ch07_nms as ch07n
+from tests import test_checks_ch07_yolo as ch07y
 from tests.test_checks_ch04 import conv2d_ok, single_ok
 
 
@@ -515,6 +520,148 @@ LENET_WRONG = [LeNetNoPadding, LeNetSoftmax, LeNetReLUOut, LeNetSigmoid, LeNetLi
 LENET_RIGHT = [LeNetUnfold, LeNetLogSoftmax, LeNetBf16, ch06t.LeNetFunctional]
 
 
+# ------------------------------------------------------------------------------------- ch07
+
+def _np_iou_pair(a, b):
+    """(intersection, |A|, |B|) of two xyxy boxes, in plain Python floats."""
+    a, b = [float(v) for v in a], [float(v) for v in b]
+    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    return w * h, (a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1])
+
+
+def _iou_reciprocal(a, b):  # IoU = 1 / ((|A| + |B|) / I − 1): unusual algebra, the same value
+    inter, area_a, area_b = _np_iou_pair(a, b)
+    return 0.0 if inter == 0 else 1.0 / ((area_a + area_b) / inter - 1.0)
+
+
+def _iou_torch(a, b):
+    ta, tb = torch.as_tensor(np.asarray(a, dtype=np.float64)), torch.as_tensor(np.asarray(b, dtype=np.float64))
+    lo, hi = torch.maximum(ta[:2], tb[:2]), torch.minimum(ta[2:], tb[2:])
+    inter = (hi - lo).clamp(min=0).prod()
+    return inter / ((ta[2:] - ta[:2]).prod() + (tb[2:] - tb[:2]).prod() - inter)
+
+
+IOU_WRONG = [
+    ch07t.dice,                                                                        # Dice instead of IoU
+    ch07t.giou,                                                                        # GIoU instead of IoU
+    lambda a, b: _np_iou_pair(a, b)[0] / (_np_iou_pair(a, b)[1] + _np_iou_pair(a, b)[2]),  # union = |A| + |B|
+    lambda a, b: _np_iou_pair(a, b)[0],                                                # the intersection only
+    lambda a, b: ch07t.iou_variant(a, b, one=1.0),                                     # + 1 widths
+    lambda a, b: ch07t.iou_variant(a, b, clamp=False, clamp_product=True),             # product clamped
+    lambda a, b: ch07t.iou_ok(a, b) / (1 + 1e-3),                                      # off by 0.1%
+]
+IOU_RIGHT = [_iou_reciprocal, _iou_torch, lambda a, b: np.array(ch07t.iou_ok(a, b), dtype=np.float64),
+             lambda a, b: float(ch07t.iou_ok(list(a), tuple(b)))]
+
+BOX_IOU_WRONG = [
+    lambda a, b: ch07t.box_iou_ok(b, a),                                               # transposed
+    ch07t.pairwise(ch07t.dice),                                                        # Dice
+    ch07t.pairwise(ch07t.giou),                                                        # GIoU
+    lambda a, b: np.array([[ch07t.iou_ok(x, y) for y in b] for x in a]),               # (0,) when empty
+    lambda a, b: ch07t.box_iou_ok(a, b)[:, :1],                                        # first column only
+    lambda a, b: ch07t.pairwise(lambda x, y: ch07t.iou_variant(x, y, subtract=False))(a, b),
+]
+BOX_IOU_RIGHT = [
+    ch07t.pairwise(_iou_reciprocal),
+    lambda a, b: torch.stack([_iou_torch(x, y) for x in a for y in b]).reshape(len(a), len(b))
+    if len(a) and len(b) else torch.zeros(len(a), len(b)),
+    lambda a, b: np.fromfunction(np.vectorize(lambda i, j: ch07t.iou_ok(a[int(i)], b[int(j)])), (len(a), len(b)))
+    if len(a) and len(b) else np.zeros((len(a), len(b))),
+]
+
+
+def _nms_recursive(boxes, scores, thr):
+    def keep(order):
+        if not order:
+            return []
+        best, rest = order[0], order[1:]
+        return [best] + keep([j for j in rest if ch07t.iou_ok(boxes[best], boxes[j]) <= thr])
+    return keep(sorted(range(len(boxes)), key=lambda i: -scores[i]))
+
+
+NMS_WRONG = [
+    lambda b, s, thr: ch07n.nms_variant(b, s, thr, ascending=True),                    # lowest score first
+    lambda b, s, thr: ch07n.nms_variant(b, s, thr, ge=True),                           # >= threshold
+    lambda b, s, thr: ch07n.nms_variant(b, s, thr, chain=True),                        # suppressed boxes suppress
+    lambda b, s, thr: sorted(ch07n.nms_ok(b, s, thr)),                                 # sorted by index
+    lambda b, s, thr: [k for k in ch07n.nms_ok(b, s, thr) if s[k] >= 0.05],            # score cut-off too
+    lambda b, s, thr: ch07n.nms_ok(b, s, thr)[:10],                                    # top 10 only
+]
+NMS_RIGHT = [
+    _nms_recursive,
+    lambda b, s, thr: tuple(ch07n.nms_ok(b, s, thr)),
+    lambda b, s, thr: torch.tensor(ch07n.nms_ok(b, s, thr), dtype=torch.int64),
+    lambda b, s, thr: np.array(ch07n.nms_variant(b, s, thr), dtype=np.uint16),
+]
+
+
+def _yolo_reversed_overwrite(boxes, labels, S, C, img_size):
+    """Writes the boxes last to first, each overwriting the cell: the first box still wins."""
+    out = np.zeros((S, S, 5 + C), dtype=np.float32)
+    cell = img_size / S
+    for (x1, y1, x2, y2), label in list(zip(boxes, labels))[::-1]:
+        cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+        col, row = int(cx // cell), int(cy // cell)
+        out[row, col] = 0
+        out[row, col, :5] = [cx / cell - col, cy / cell - row, (x2 - x1) / img_size, (y2 - y1) / img_size, 1]
+        out[row, col, 5 + int(label)] = 1
+    return out
+
+
+YOLO_WRONG = [
+    lambda *a: ch07y.yolo_ok(*a, sqrt_wh=True),                                        # √w, √h as the target
+    lambda *a: ch07y.yolo_ok(*a, layout="conf_box_classes"),                           # conf first
+    lambda *a: ch07y.yolo_ok(*a, layout="box_classes_conf"),                           # classes before conf
+    lambda *a: ch07y.yolo_ok(*a, layout="classes_box_conf"),                           # classes first
+    lambda boxes, labels, S, C, img: np.concatenate(                                   # the network's 5B + C
+        [ch07y.yolo_ok(boxes, labels, S, C, img)[..., :5], np.zeros((S, S, 5)),
+         ch07y.yolo_ok(boxes, labels, S, C, img)[..., 5:]], axis=-1),
+    lambda *a: ch07y.yolo_ok(*a, swap=True),                                           # rows and columns
+    lambda *a: ch07y.yolo_ok(*a, later_wins=True),                                     # the last box wins
+]
+YOLO_RIGHT = [
+    ch07y.yolo_vectorised,
+    _yolo_reversed_overwrite,
+    lambda *a: torch.from_numpy(ch07y.yolo_ok(*a)).float(),
+]
+
+AP_WRONG = [
+    lambda *a: ch07a.ap_ok(*a, consume_miss=True),                                     # a miss uses up a GT
+    lambda *a: ch07a.ap_ok(*a, ties_reversed=True),                                    # ties the other way
+    lambda *a: ch07a.ap_ok(*a, reached_only=True),                                     # mean over reached points
+    lambda *a: ch07a.ap_ok(*a, no_gt=0.0),                                             # 0.0 without GT
+    lambda p, s, g, thr: 1.0 if len(g) == 0 and len(p) == 0 else ch07a.ap_ok(p, s, g, thr),  # Dice-style 1.0
+    lambda *a: ch07a.ap_ok(*a, points=11),                                             # VOC 11 points
+    lambda *a: ch07a.ap_ok(*a, twice=True),                                            # GT matched twice
+    lambda *a: ch07a.ap_ok(*a, envelope=False),                                        # no envelope
+]
+
+
+def _ap_python(pred_boxes, pred_scores, gt_boxes, thr):
+    """Plain Python: sorted() (stable, reverse keeps ties in order), sets, an explicit recall loop."""
+    if len(gt_boxes) == 0:
+        return math.nan
+    order = sorted(range(len(pred_scores)), key=lambda i: pred_scores[i], reverse=True)
+    free, tp, curve = set(range(len(gt_boxes))), 0, []
+    for rank, k in enumerate(order, start=1):
+        best = max(free, key=lambda j: ch07t.iou_ok(pred_boxes[k], gt_boxes[j]), default=None)
+        if best is not None and ch07t.iou_ok(pred_boxes[k], gt_boxes[best]) >= thr:
+            free.discard(best)
+            tp += 1
+        curve.append((tp / len(gt_boxes), tp / rank))
+    points = [r / 100 for r in range(101)]
+    return sum(max([p for rec, p in curve if rec >= r - 1e-12], default=0.0) for r in points) / 101
+
+
+AP_RIGHT = [
+    _ap_python,
+    ch07a.ap_with_torchvision,
+    lambda *a: np.float32(ch07a.ap_ok(*a)),
+    lambda p, s, g, thr: np.nan if len(g) == 0 else ch07a.ap_ok(p, s, g, thr),
+]
+
+
 # ------------------------------------------------------------------------------------- ch09
 
 def _bce(x, z):
@@ -568,6 +715,11 @@ EXERCISES = {
     "conv_params": (cu.checks.conv_params, [(a,) for a in PARAMS_WRONG], [(a,) for a in PARAMS_RIGHT]),
     "lenet": (cu.checks.lenet, [(a,) for a in LENET_WRONG], [(a,) for a in LENET_RIGHT]),
     "gan_losses": (cu.checks.gan_losses, GAN_WRONG, GAN_RIGHT),
+    "iou": (cu.checks.iou, [(a,) for a in IOU_WRONG], [(a,) for a in IOU_RIGHT]),
+    "box_iou": (cu.checks.box_iou, [(a,) for a in BOX_IOU_WRONG], [(a,) for a in BOX_IOU_RIGHT]),
+    "nms": (cu.checks.nms, [(a,) for a in NMS_WRONG], [(a,) for a in NMS_RIGHT]),
+    "yolo_encode": (cu.checks.yolo_encode, [(a,) for a in YOLO_WRONG], [(a,) for a in YOLO_RIGHT]),
+    "average_precision": (cu.checks.average_precision, [(a,) for a in AP_WRONG], [(a,) for a in AP_RIGHT]),
 }
 WRONG = [(name, i) for name, (_, wrong, _) in EXERCISES.items() for i in range(len(wrong))]
 RIGHT = [(name, i) for name, (_, _, right) in EXERCISES.items() for i in range(len(right))]
