@@ -5,7 +5,7 @@ import torch
 
 import course_utils as cu
 from course_utils import i18n
-from course_utils.checks import ExerciseFailed
+from course_utils.checks import ExerciseFailed, core
 
 
 @pytest.fixture(autouse=True, params=["en", "ja"])
@@ -154,6 +154,15 @@ def test_xor_single_perceptron_gets_the_combining_hint(language):
     assert "XOR(1, 1)" in msg
     assert ("NAND" in msg and "OR" in msg and "AND" in msg)
     assert ("Combine" in msg) if language == "en" else ("組み合わせ" in msg)
+
+
+def test_xor_wiring_is_shown_only_when_the_same_case_fails_again():
+    core._failed_cases.clear()
+    as_or = (AND, OR, NAND, lambda a, b: step(a, b, 0.5, 0.5, 0.2))
+    first, again = failure(cu.checks.logic_gates, *as_or), failure(cu.checks.logic_gates, *as_or)
+    recipe = i18n.t("ch01.hint.xor_recipe").strip()
+    assert i18n.t("ch01.hint.xor").strip() in first and recipe not in first
+    assert recipe in again
 
 
 def test_xor_always_zero_hint():

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from course_utils import checks
-from course_utils.checks import ExerciseFailed
+from course_utils.checks import ExerciseFailed, core
 from course_utils.i18n import set_language
 
 
@@ -68,6 +68,16 @@ def fails(match, **kwargs):
     text = str(info.value)
     assert "Traceback" not in text
     return text
+
+
+def fails_twice(match, form, **kwargs):
+    """The first failure names the mistake without ``form``; the same failure again shows it."""
+    core._failed_cases.clear()
+    first = fails(match, **kwargs)
+    assert form not in first, first
+    again = fails(match, **kwargs)
+    assert form in again, again
+    return first
 
 
 def test_correct_answer_passes(capsys):
@@ -235,7 +245,7 @@ def test_affine_db_summed_over_wrong_axis():
             self.db = dout.sum(axis=1)
             return dx
 
-    fails(r"dout\.sum\(axis=0\)", affine=Axis1)
+    fails_twice("sum over the batch", "dout.sum(axis=0)", affine=Axis1)
 
 
 def test_affine_db_summed_over_everything():
@@ -265,7 +275,7 @@ def test_affine_dw_transposed():
             self.dW = dout.T @ self.x
             return dx
 
-    fails(r"dW must have W's shape", affine=Transposed)
+    fails_twice(r"dW must have W's shape", "x.T @ dout", affine=Transposed)
 
 
 def test_affine_dx_wrong():
@@ -292,7 +302,7 @@ def test_affine_forward_without_bias():
             self.x = x
             return x @ self.W
 
-    fails(r"x @ W \+ b", affine=NoBias)
+    fails_twice(r"In forward\(x\)", "x @ W + b", affine=NoBias)
 
 
 def test_affine_keeps_first_x():
@@ -329,7 +339,7 @@ def test_loss_backward_not_divided_by_n():
         def backward(self, dout=1):
             return super().backward(dout) * len(self.y)
 
-    fails(r"divide \(y − t\) by the batch size", loss=NotDivided)
+    fails_twice("divides by the batch size N", "(y − t)/N", loss=NotDivided)
 
 
 def test_loss_backward_wrong_sign():
@@ -337,7 +347,7 @@ def test_loss_backward_wrong_sign():
         def backward(self, dout=1):
             return -super().backward(dout)
 
-    fails("wrong sign", loss=Sign)
+    fails_twice("wrong sign", "dx = (y − t)/N", loss=Sign)
 
 
 def test_loss_one_hot_not_supported():
@@ -388,7 +398,7 @@ def test_loss_without_softmax():
             dx[np.arange(n), self.t] -= 1
             return dx / n
 
-    fails(r"backward\(\) = \(y − t\)/N", loss=NoSoftmax)
+    fails_twice(r"In backward\(\)", "backward() = (y − t)/N", loss=NoSoftmax)
 
 
 def test_japanese_messages():

@@ -62,9 +62,9 @@ register({
               "correct {gate}: {want}{hint}"},
     "ch01.hint.xor": {
         "ja": "\nヒント: XOR は 1 本の直線では分けられないので、1 つのパーセプトロンでは作れません。"
-              "作ったゲートを組み合わせてください。",
+              "作ったゲート (AND, OR, NAND) を組み合わせてください。",
         "en": "\nHint: XOR cannot be drawn with one line, so a single perceptron cannot do it. "
-              "Combine the gates you already wrote."},
+              "Combine the gates you already wrote (AND, OR, NAND)."},
     "ch01.hint.xor_recipe": {"ja": " NAND と OR の出力を AND に入れると…?",
                              "en": " Feed the outputs of NAND and OR into AND…"},
     "ch01.hint.nand": {"ja": "\nヒント: NAND は AND の出力を反転したもの (NOT AND) です。"
@@ -188,7 +188,7 @@ def logic_gates(AND, OR, NAND, XOR):
                 c.current = case
                 hint = ""
                 if name == "XOR":
-                    hint = t("ch01.hint.xor") + t("ch01.hint.xor_recipe")  # the tests ask for the recipe at once
+                    hint = t("ch01.hint.xor") + on_repeat(t("ch01.hint.xor_recipe"))  # the wiring: a second time
                 elif name == "NAND":
                     hint = t("ch01.hint.nand")
                 else:

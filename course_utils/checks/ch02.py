@@ -68,9 +68,11 @@ register({
     # hints
     "ch02.vectorise": {
         "ja": "配列 (NumPy の ndarray) が丸ごと渡されます。if x > 0: のような書き方は配列では使えません。"
-              "np.where や比較演算 (x > 0) など、要素ごとに計算する書き方にしてください。",
+              "配列のまま、要素ごとに計算する書き方にしてください。",
         "en": "The whole array is passed in at once; `if x > 0:` does not work on arrays. Compute element-wise, "
-              "e.g. with np.where or a comparison such as x > 0 on the array."},
+              "on the whole array at once."},
+    "ch02.vectorise_form": {"ja": " (例: np.where や、配列どうしの比較 x > 0)",
+                            "en": " (e.g. np.where, or a comparison such as x > 0 on the array)"},
     "ch02.step_zero": {
         "ja": "step(0) が {got} になっています。このコースでは『勉強会資料』の式どおり x > 0 のときだけ 1、x ≤ 0 は 0 とします "
               "(つまり step(0) = 0)。>= ではなく > を使ってください。",
@@ -80,53 +82,57 @@ register({
                          "en": "step should output only 0 and 1, but the result contains {got}."},
     "ch02.sigmoid_nan": {
         "ja": "x = ±1000 で NaN か無限大になりました。np.exp(1000) は inf にオーバーフローし (警告が出るだけなら問題ありません)、"
-              "inf / inf は NaN です。1 / (1 + np.exp(-x)) の形なら、オーバーフローは分母に入り 1/inf = 0 になります。",
+              "inf / inf は NaN です。オーバーフローが分母だけに入る形に書けば、1/inf = 0 になります。",
         "en": "NaN or infinity for x = ±1000. np.exp(1000) overflows to inf (a warning alone is harmless), and "
-              "inf / inf is NaN. Written as 1 / (1 + np.exp(-x)), the overflow lands in the denominator and "
-              "1 / inf = 0."},
+              "inf / inf is NaN. Write it so that the overflow can only land in a denominator, where 1 / inf = 0."},
+    "ch02.sigmoid_form": {"ja": " 形: 1 / (1 + np.exp(-x))", "en": " The form: 1 / (1 + np.exp(-x))"},
     "ch02.sigmoid_range": {"ja": "シグモイドの値は 0 から 1 の間のはずですが、最小 {lo}、最大 {hi} でした。",
                            "en": "Sigmoid values lie between 0 and 1, but yours range from {lo} to {hi}."},
     "ch02.relu_negative": {
         "ja": "ReLU が負の値 (最小 {lo}) を返しました。ReLU は max(0, x) なので、負の入力は 0 になります。",
         "en": "ReLU returned negative values (minimum {lo}). ReLU is max(0, x): negative inputs become 0."},
     "ch02.relu_def": {
-        "ja": "ReLU は要素ごとの max(0, x) です: np.maximum(0, x)。(np.max(x, 0) は軸に沿った最大値で、1 つの数になります。)",
-        "en": "ReLU is max(0, x) element by element: np.maximum(0, x). (np.max(x, 0) is the maximum along an axis, "
-              "a single number.)"},
+        "ja": "ReLU は要素ごとの max(0, x) です。(np.max(x, 0) は軸に沿った最大値で、1 つの数になります。)",
+        "en": "ReLU is max(0, x) element by element. (np.max(x, 0) is the maximum along an axis, a single number.)"},
+    "ch02.relu_form": {"ja": " 書き方: np.maximum(0, x)", "en": " The form: np.maximum(0, x)"},
     "ch02.softmax_overflow": {
         "ja": "1000 のような大きな入力 (または -1000 のような小さな入力) で NaN になりました。np.exp(1000) は inf に"
               "オーバーフローし、inf / inf = NaN です (np.exp(-1000) = 0 なら 0 / 0 = NaN)。"
-              "softmax(x) = softmax(x − c) なので、先に最大値を引いてください: x - x.max(axis=-1, keepdims=True)。",
+              "softmax(x) = softmax(x − c) なので、exp の前に各行の最大値を引いてください。",
         "en": "NaN for large inputs like 1000 (or very negative ones like -1000): np.exp(1000) overflows to inf, "
               "and inf / inf = NaN (and np.exp(-1000) = 0 gives 0 / 0 = NaN). Since softmax(x) = softmax(x − c), "
-              "subtract the maximum first: x - x.max(axis=-1, keepdims=True)."},
+              "subtract each row's maximum before the exp."},
+    "ch02.softmax_max_form": {"ja": " 書き方: x - x.max(axis=-1, keepdims=True)",
+                              "en": " The form: x - x.max(axis=-1, keepdims=True)"},
     "ch02.softmax_rowmax": {
-        "ja": "行ごとの桁が違うと NaN になりました。配列全体の最大値ではなく、行ごとの最大値を引いてください: "
-              "x.max(axis=-1, keepdims=True)。",
-        "en": "NaN when the rows differ in scale: subtract each row's own maximum, x.max(axis=-1, keepdims=True), "
-              "not the maximum of the whole array."},
+        "ja": "行ごとの桁が違うと NaN になりました。配列全体の最大値ではなく、行ごとの最大値を引いてください。",
+        "en": "NaN when the rows differ in scale: subtract each row's own maximum, not the maximum of the whole array."},
     "ch02.softmax_span": {
         "ja": "1 行の中の値が数千も違うと NaN か無限大になりました。最小値や平均、最初の値を引いても、exp の中にまだ数千が残ります。"
               "exp の中が 0 以下になる値を、行ごとに引いてください。",
         "en": "NaN or infinity when a row spans thousands: after subtracting the row's minimum, mean or first entry, "
               "exp still sees thousands. Subtract, row by row, the value that makes every exponent ≤ 0."},
     "ch02.softmax_sum": {
-        "ja": "最後の軸 (各行) の和が 1 になっていません (和: {sums})。{extra}softmax は最後の軸で計算します: "
-              "np.sum(e, axis=-1, keepdims=True) で割ってください。",
+        "ja": "最後の軸 (各行) の和が 1 になっていません (和: {sums})。{extra}softmax は最後の軸 (axis=-1) で計算します: "
+              "各行をその行の和で割ってください。",
         "en": "The values along the last axis (each row) do not sum to 1 (sums: {sums}). {extra}Softmax works over "
-              "the last axis: divide by np.sum(e, axis=-1, keepdims=True)."},
+              "the last axis (axis=-1): divide each row by its own sum."},
+    "ch02.softmax_sum_form": {"ja": " 書き方: e / np.sum(e, axis=-1, keepdims=True)",
+                              "en": " The form: e / np.sum(e, axis=-1, keepdims=True)"},
     "ch02.softmax_axis0": {"ja": "列の和が 1 になっています: axis=0 で計算していませんか? ",
                            "en": "Your columns sum to 1: did you use axis=0? "},
     "ch02.softmax_batch_error": {
-        "ja": "x は 1 次元 (C,) のことも、バッチ (N, C) や (N, M, C) のこともあります。和や最大値を "
-              "axis=-1, keepdims=True で計算すると、最後の軸が長さ 1 で残り、元の配列とそのまま割り算できます。",
-        "en": "x may be 1-D (C,) or a batch (N, C) or (N, M, C). Take sums and maxima with axis=-1, "
-              "keepdims=True: the last axis stays with length 1, so the division broadcasts correctly."},
+        "ja": "x は 1 次元 (C,) のことも、バッチ (N, C) や (N, M, C) のこともあります。和や最大値は最後の軸 (axis=-1) "
+              "で取り、その軸を長さ 1 で残すと、元の配列とそのまま引き算・割り算できます。",
+        "en": "x may be 1-D (C,) or a batch (N, C) or (N, M, C). Take sums and maxima over the last axis (axis=-1) "
+              "and keep that axis with length 1, so the subtraction and division broadcast correctly."},
+    "ch02.softmax_batch_form": {"ja": " (keepdims=True)", "en": " (keepdims=True)"},
     "ch02.ce_log0": {
         "ja": "確率 0 のところで log(0) = −∞ になり、0 × (−∞) = NaN や無限大の損失が出ています。"
-              "log の中に小さな ε を足してください: np.log(p + 1e-7)。",
+              "log の中に小さな ε を足してください。",
         "en": "log(0) = −∞ where a probability is 0, and 0 × (−∞) = NaN (or an infinite loss). Add a tiny ε "
-              "inside the log: np.log(p + 1e-7)."},
+              "inside the log."},
+    "ch02.ce_log0_form": {"ja": " 書き方: np.log(p + 1e-7)", "en": " The form: np.log(p + 1e-7)"},
     "ch02.ce_sum": {
         "ja": "バッチの和 ({got}) になっているようです。期待値はバッチの平均 {expected} です。N (= {n}) で割ってください。",
         "en": "This looks like the sum over the batch ({got}); the expected value is the mean, {expected}. "
@@ -164,10 +170,11 @@ register({
               "更新してください。",
         "en": "The arrays in params did not change. Do not return new arrays: update the arrays of params in place."},
     "ch02.sgd_direction": {
-        "ja": "勾配と逆向きに動かします: W ← W − η ∂L/∂W。符号、学習率の掛け忘れ、grads を名前 (キー) で対応させているか"
+        "ja": "勾配と逆向きに動かします。符号、学習率の掛け忘れ、grads を名前 (キー) で対応させているか"
               " (zip(params.values(), grads.values()) は順番が違うと壊れます) を確かめてください。",
-        "en": "Move against the gradient: W ← W − η ∂L/∂W. Check the sign, that lr is used, and that grads are "
+        "en": "Move against the gradient. Check the sign, that lr is used, and that grads are "
               "matched by name (zip(params.values(), grads.values()) breaks when the orders differ)."},
+    "ch02.sgd_direction_form": {"ja": " 式: W ← W − η ∂L/∂W", "en": " The rule: W ← W − η ∂L/∂W"},
     "ch02.sgd_grads_changed": {"ja": "grads を書き換えてしまっています。grads はそのままにしてください。",
                                "en": "Your function modified grads; leave the gradients unchanged."},
     "ch02.sgd_dict": {"ja": "params と grads には辞書 (名前 → 配列) が渡されます。",
@@ -208,6 +215,10 @@ def _torch(name, x):
 
 # --- activations -------------------------------------------------------------------------------
 
+def _vectorise() -> str:
+    return t("ch02.vectorise") + on_repeat(t("ch02.vectorise_form"))
+
+
 def activations(step, sigmoid, relu):
     """``step(x)``, ``sigmoid(x)``, ``relu(x)``: element-wise on NumPy arrays of any shape."""
     rng = np.random.default_rng(seed(2))
@@ -220,7 +231,7 @@ def activations(step, sigmoid, relu):
             require_callable(func, what)
 
         c.case(t("ch02.case.step_source", x=_fmt(x1)))
-        got = _numeric(call_unchanged(step, x1, on_error=t("ch02.vectorise")), x1.shape)
+        got = _numeric(call_unchanged(step, x1, on_error=_vectorise()), x1.shape)
         if np.isfinite(got).all() and got[2] != 0:
             fail(t("ch02.step_zero", got=_fmt(got[2])))
         extra = sorted(set(np.unique(got).tolist()) - {0.0, 1.0})
@@ -228,29 +239,30 @@ def activations(step, sigmoid, relu):
         assert_close(got, [0, 0, 0, 1, 1])
 
         c.case(t("ch02.case.random2d", name="step", shape=x2.shape))
-        got = _numeric(call_unchanged(step, x2, on_error=t("ch02.vectorise")), x2.shape)
+        got = _numeric(call_unchanged(step, x2, on_error=_vectorise()), x2.shape)
         assert_close(got, _torch("step", x2))
 
         c.case(t("ch02.case.sigmoid_source", x=_fmt(x1)))
-        assert_close(call_unchanged(sigmoid, x1, on_error=t("ch02.vectorise")), _torch("sigmoid", x1), rtol=1e-6, atol=1e-9)
+        assert_close(call_unchanged(sigmoid, x1, on_error=_vectorise()), _torch("sigmoid", x1), rtol=1e-6, atol=1e-9)
         c.case(t("ch02.case.random2d", name="sigmoid", shape=x2.shape))
-        assert_close(call_unchanged(sigmoid, x2, on_error=t("ch02.vectorise")), _torch("sigmoid", x2), rtol=1e-6, atol=1e-9)
+        assert_close(call_unchanged(sigmoid, x2, on_error=_vectorise()), _torch("sigmoid", x2), rtol=1e-6, atol=1e-9)
         c.case(t("ch02.case.sigmoid_big", x=_fmt(big)))
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            got = _numeric(call_unchanged(sigmoid, big, on_error=t("ch02.vectorise")), big.shape)
-        expect(np.isfinite(got).all(), t("ch02.sigmoid_nan"))
+            got = _numeric(call_unchanged(sigmoid, big, on_error=_vectorise()), big.shape)
+        expect(np.isfinite(got).all(), t("ch02.sigmoid_nan") + on_repeat(t("ch02.sigmoid_form")))
         expect(got.min() >= 0 and got.max() <= 1, t("ch02.sigmoid_range", lo=got.min(), hi=got.max()))
         assert_close(got, _torch("sigmoid", big), rtol=1e-6, atol=1e-9)
 
         for x, case in ((x1, t("ch02.case.relu_source", x=_fmt(x1))),
                         (x2, t("ch02.case.random2d", name="relu", shape=x2.shape))):
             c.case(case)
-            got = call_unchanged(relu, x, on_error=t("ch02.relu_def"))
-            with hint(t("ch02.relu_def")):
+            relu_def = t("ch02.relu_def") + on_repeat(t("ch02.relu_form"))
+            got = call_unchanged(relu, x, on_error=relu_def)
+            with hint(relu_def):
                 got = _numeric(got, x.shape)
             if np.isfinite(got).all():
                 expect(got.min() >= 0, t("ch02.relu_negative", lo=got.min()))
-            with hint(t("ch02.relu_def")):
+            with hint(relu_def):
                 assert_close(got, _torch("relu", x), rtol=1e-6, atol=1e-9)
 
 
@@ -277,15 +289,16 @@ def softmax(func):
         for name, x, kind in cases:
             c.case(name)
             with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-                got = call_unchanged(func, x, on_error=t("ch02.softmax_batch_error"))
+                got = call_unchanged(func, x, on_error=t("ch02.softmax_batch_error") + on_repeat(t("ch02.softmax_batch_form")))
             expected = _torch("softmax", x)  # only after the student's call
             arr = _numeric(got, x.shape)
             if not np.isfinite(arr).all():
-                fail(t({"rows": "ch02.softmax_rowmax", "span": "ch02.softmax_span"}.get(kind, "ch02.softmax_overflow")))
+                fail(t({"rows": "ch02.softmax_rowmax", "span": "ch02.softmax_span"}.get(kind, "ch02.softmax_overflow"))
+                     + on_repeat(t("ch02.softmax_max_form")))
             sums = arr.sum(axis=-1)
             if not np.allclose(sums, 1.0, rtol=1e-5, atol=1e-6):
                 extra = t("ch02.softmax_axis0") if x.ndim > 1 and np.allclose(arr.sum(axis=0), 1.0) else ""
-                fail(t("ch02.softmax_sum", sums=_fmt(sums.ravel()[:4]), extra=extra))
+                fail(t("ch02.softmax_sum", sums=_fmt(sums.ravel()[:4]), extra=extra) + on_repeat(t("ch02.softmax_sum_form")))
             assert_close(arr, expected, rtol=1e-5, atol=1e-7)
 
 
@@ -314,7 +327,7 @@ def _ce_call(func, p, y) -> float:
         fail(t("check.dtype", expected="number", got=arr.dtype))
     value = float(np.asarray(arr, dtype=np.float64).reshape(()))
     if not np.isfinite(value):
-        fail(t("ch02.ce_log0"))
+        fail(t("ch02.ce_log0") + on_repeat(t("ch02.ce_log0_form")))
     if value < 0:
         fail(t("ch02.ce_negative", got=f"{value:.6g}"))
     return value
@@ -395,7 +408,8 @@ def _sgd_once(func, params, grads, reference, lr):
     before = dict(params)
     old = {k: v.copy() for k, v in params.items()}
     grads_copy = {k: v.copy() for k, v in grads.items()}
-    call_unchanged(func, params, grads, lr, on_error=t("ch02.sgd_direction"))
+    direction = t("ch02.sgd_direction") + on_repeat(t("ch02.sgd_direction_form"))
+    call_unchanged(func, params, grads, lr, on_error=direction)
     expected = reference(old, grads_copy)
     if not isinstance(params, dict) or sorted(params) != sorted(before):
         fail(t("ch02.sgd_missing", expected=sorted(before), got=sorted(params) if isinstance(params, dict) else params))
@@ -408,7 +422,7 @@ def _sgd_once(func, params, grads, reference, lr):
             fail(t("ch02.sgd_replaced", name=k) + on_repeat(t("ch02.sgd_code")))
     if untouched:
         fail(t("ch02.sgd_untouched") + on_repeat(t("ch02.sgd_code")))
-    with hint(t("ch02.sgd_direction")):
+    with hint(direction):
         for k in before:
             assert_close(params[k], expected[k], rtol=1e-5, atol=1e-6)
 

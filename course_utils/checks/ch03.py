@@ -8,7 +8,7 @@ autograd on a small two-layer network built from the student's classes.
 import numpy as np
 
 from ..i18n import register, t
-from .core import Check, Failure, assert_close, call, fail, require_callable, to_numpy, seed
+from .core import Check, Failure, assert_close, call, fail, on_repeat, require_callable, seed, to_numpy
 from .layers import grad_attr, method, numerical_gradient
 
 __all__ = ["layers"]
@@ -40,18 +40,19 @@ register({
                       "en": "two-layer net Affine → ReLU → Affine → SoftmaxWithLoss vs torch autograd"},
     "ch03.what_loss": {"ja": "forward(x, t) の損失", "en": "the loss of forward(x, t)"},
     "ch03.what": {"ja": "{what} について: {detail}", "en": "In {what}: {detail}"},
-    "ch03.db_axis": {"ja": "db はバッチ方向 (axis=0) の和 dout.sum(axis=0) で、形は b と同じ ({M},) です。"
+    "ch03.db_axis": {"ja": "db はバッチ方向 (最初の軸) の和で、形は b と同じ ({M},) です。"
                            "別の軸で和を取っていませんか?",
-                     "en": "db is the sum over the batch, dout.sum(axis=0), with b's shape ({M},). "
+                     "en": "db is the sum over the batch (the first axis), with b's shape ({M},). "
                            "Did you sum over another axis?"},
-    "ch03.db_mean": {"ja": "db が dout の平均になっています。db はバッチ方向の和 dout.sum(axis=0) です "
+    "ch03.db_mean": {"ja": "db が dout の平均になっています。db はバッチ方向の和です "
                            "(平均を取る 1/N は SoftmaxWithLoss の backward ですでに入っています)。",
-                     "en": "db is the mean of dout; it should be the sum over the batch, dout.sum(axis=0) "
+                     "en": "db is the mean of dout; it should be the sum over the batch "
                            "(the 1/N of the mean is already inside SoftmaxWithLoss.backward)."},
-    "ch03.dw_shape": {"ja": "dW は W と同じ形 (D, M) = {shape} になるはずです: dW = x.T @ dout。",
-                      "en": "dW must have W's shape (D, M) = {shape}: dW = x.T @ dout."},
-    "ch03.dx_shape": {"ja": "dx は x と同じ形 (N, D) = {shape} になるはずです: dx = dout @ W.T。",
-                      "en": "dx must have x's shape (N, D) = {shape}: dx = dout @ W.T."},
+    "ch03.dw_shape": {"ja": "dW は W と同じ形 (D, M) = {shape} になるはずです。",
+                      "en": "dW must have W's shape (D, M) = {shape}."},
+    "ch03.dx_shape": {"ja": "dx は x と同じ形 (N, D) = {shape} になるはずです。",
+                      "en": "dx must have x's shape (N, D) = {shape}."},
+    "ch03.form": {"ja": " 式: {form}", "en": " The formula: {form}"},
     "ch03.stale_x": {"ja": "backward が最後の forward の x を使っていません。"
                            "forward のたびに self.x を更新してください。",
                      "en": "backward does not use the x of the latest forward call; store self.x on every forward."},
@@ -70,12 +71,12 @@ register({
                       "en": "The loss is about N = {N} times the batch mean: return the mean (÷ N), not the sum."},
     "ch03.loss_scalar": {"ja": "forward(x, t) は損失を 1 つの数 (スカラー) で返します。返り値の形: {shape}",
                          "en": "forward(x, t) returns the loss as one number (a scalar); got shape {shape}."},
-    "ch03.grad_not_mean": {"ja": "勾配が (y − t)/N の N = {N} 倍です。backward では (y − t) をバッチサイズ N で"
-                                 "割ってください (損失が平均だからです)。",
-                           "en": "The gradient is N = {N} times (y − t)/N: divide (y − t) by the batch size N in "
-                                 "backward (the loss is a mean)."},
-    "ch03.grad_sign": {"ja": "勾配の符号が逆です: dx = (y − t)/N (y は softmax の出力)。",
-                       "en": "The gradient has the wrong sign: dx = (y − t)/N (y is the softmax output)."},
+    "ch03.grad_not_mean": {"ja": "勾配が正しい値の N = {N} 倍です。損失はバッチの平均なので、backward でも"
+                                 "バッチサイズ N で割ってください。",
+                           "en": "The gradient is N = {N} times the right one: the loss is a mean over the batch, so "
+                                 "backward divides by the batch size N too."},
+    "ch03.grad_sign": {"ja": "勾配の符号が逆です (y は softmax の出力、t は正解)。",
+                       "en": "The gradient has the wrong sign (y is the softmax output, t the target)."},
     "ch03.large": {"ja": "ロジットが 1000 前後だと NaN / inf になっています。"
                          "softmax の前に各行の最大値を引いてください。",
                    "en": "Logits around 1000 give NaN / inf: subtract each row's maximum before the softmax."},
@@ -87,6 +88,15 @@ register({
 
 TOL = dict(rtol=1e-5, atol=1e-7)
 LOSS_TOL = dict(rtol=1e-4, atol=1e-5)  # room for the common log(y + 1e-7)
+
+
+def _what(name, form):
+    """The name of an array in a failure, and its formula only when the same case fails again."""
+    return name + on_repeat(f" = {form}")
+
+
+def _form(form):
+    return on_repeat(t("ch03.form", form=form))
 
 
 def _close(got, expected, what, tol=TOL):
@@ -137,7 +147,7 @@ def _check_affine(c, Affine, rng):
         x, dout = rng.normal(size=(N, D)), rng.normal(size=(N, M))
         layer = call(Affine, W.copy(), b.copy())
         out = call(method(layer, "forward"), x.copy())
-        _close(out, x @ W + b, "forward(x) = x @ W + b")
+        _close(out, x @ W + b, _what("forward(x)", "x @ W + b"))
         dx = call(method(layer, "backward"), dout.copy())
         dW, db = grad_attr(layer, "dW"), grad_attr(layer, "db")
 
@@ -147,20 +157,22 @@ def _check_affine(c, Affine, rng):
         num_dx, num_dW, num_db = (numerical_gradient(loss, a) for a in (xs, Ws, bs))
 
         if np.shape(to_numpy(db)) == (N,) and N != M:
-            fail(t("ch03.db_axis", M=M))
+            fail(t("ch03.db_axis", M=M) + _form("db = dout.sum(axis=0)"))
         db_arr = _numeric(db, (M,))
         if db_arr is not None and N > 1 and np.allclose(db_arr, dout.mean(axis=0)):
-            fail(t("ch03.db_mean"))
+            fail(t("ch03.db_mean") + _form("db = dout.sum(axis=0)"))
         if db_arr is not None and N == M and np.allclose(db_arr, dout.sum(axis=1)) \
                 and not np.allclose(db_arr, num_db):
-            fail(t("ch03.db_axis", M=M))
-        _close(db, num_db, "db = dout.sum(axis=0)")
+            fail(t("ch03.db_axis", M=M) + _form("db = dout.sum(axis=0)"))
+        _close(db, num_db, _what("db", "dout.sum(axis=0)"))
         if to_numpy(dW).shape != (D, M):
-            fail(t("ch03.dw_shape", shape=(D, M)) + " " + t("check.shape", expected=(D, M), got=to_numpy(dW).shape))
-        _close(dW, num_dW, "dW = x.T @ dout")
+            fail(t("ch03.dw_shape", shape=(D, M)) + _form("dW = x.T @ dout") + " "
+                 + t("check.shape", expected=(D, M), got=to_numpy(dW).shape))
+        _close(dW, num_dW, _what("dW", "x.T @ dout"))
         if to_numpy(dx).shape != (N, D):
-            fail(t("ch03.dx_shape", shape=(N, D)) + " " + t("check.shape", expected=(N, D), got=to_numpy(dx).shape))
-        _close(dx, num_dx, "dx = dout @ W.T")
+            fail(t("ch03.dx_shape", shape=(N, D)) + _form("dx = dout @ W.T") + " "
+                 + t("check.shape", expected=(N, D), got=to_numpy(dx).shape))
+        _close(dx, num_dx, _what("dx", "dout @ W.T"))
 
     c.case(t("ch03.case.affine_shared"))  # the chapter's optimiser updates the arrays in place
     W, b, x = rng.normal(size=(3, 2)), rng.normal(size=2), rng.normal(size=(4, 3))
@@ -273,13 +285,13 @@ def _check_softmax_loss(c, SoftmaxWithLoss, rng):
             if shift and not np.all(np.isfinite(arr)):
                 fail(t("ch03.large"))
             if N > 1 and np.allclose(arr, N * expected_dx, **TOL):
-                fail(t("ch03.grad_not_mean", N=N))
+                fail(t("ch03.grad_not_mean", N=N) + _form("dx = (y − t)/N"))
             if np.allclose(arr, -expected_dx, **TOL):
-                fail(t("ch03.grad_sign"))
+                fail(t("ch03.grad_sign") + _form("dx = (y − t)/N"))
         if not shift:  # numerical gradient of the mean cross-entropy
             xs = x.copy()
             expected_dx = numerical_gradient(lambda: _ce(xs, labels), xs)
-        _close(dx, expected_dx, "backward() = (y − t)/N", LOSS_TOL)
+        _close(dx, expected_dx, _what("backward()", "(y − t)/N"), LOSS_TOL)
         dx1 = call(layer.backward, 1)
         _close(dx1, expected_dx, "backward(1)", LOSS_TOL)
 
