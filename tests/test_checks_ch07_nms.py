@@ -124,3 +124,14 @@ def test_nms_that_drops_low_scores_after_suppressing_fails():
 
     with pytest.raises(checks.ExerciseFailed):
         checks.nms(drops_low)
+    fails(checks.nms, drops_low, case("ch07.case.nms_low_scores", n=25), hint("ch07.hint_nms_none_kept"))
+
+
+def test_nms_top_k_only():
+    fails(checks.nms, lambda b, s, thr: nms_ok(b, s, thr)[:10], hint("ch07.hint_nms_score_cut"))
+
+    def without_the_last(b, s, thr):  # the lowest-scoring kept box dropped
+        keep = nms_ok(b, s, thr)
+        return keep[:-1] if len(keep) > 1 else keep
+
+    fails(checks.nms, without_the_last, case("ch07.case.nms_worked"), hint("ch07.hint_nms_score_cut"))

@@ -84,6 +84,10 @@ def _nms_hint(got, expected, boxes, scores, threshold):
         variant = _nms_variant(boxes, scores, threshold, rule)
         if set(variant) != set(expected) and set(got) == set(variant):
             return hint_text(key, formula)
+    if not got:
+        return t("ch07.hint_nms_none_kept")
+    if got == [k for k in expected if k in got] and min(scores[got]) > max(scores[list(set(expected) - set(got))]):
+        return t("ch07.hint_nms_score_cut")  # the right boxes in the right order, but the lowest-scoring ones dropped
     return None
 
 
@@ -219,6 +223,18 @@ register({
     },
     "ch07.formula_nms_positions": {"ja": "order = np.argsort(-scores) なら、位置 i の箱のインデックスは order[i] です。",
                                    "en": "With order = np.argsort(-scores), the box at position i has index order[i]."},
+    "ch07.hint_nms_score_cut": {
+        "ja": "ヒント: 残すべき箱のうち、スコアの低いものが抜けています。NMS が箱を消すのは、残した箱と重なりすぎるときだけです。"
+              "スコアが低いことや個数の上限で箱を落とすのは、NMS とは別の段階です。",
+        "en": "Hint: the lowest-scoring boxes that should stay are missing. NMS removes a box only because it overlaps a "
+              "kept box too much; dropping boxes for a low score or beyond a maximum count is a separate step.",
+    },
+    "ch07.hint_nms_none_kept": {
+        "ja": "ヒント: 箱を 1 つも残していません。NMS は、スコアがどれほど低くても、最もスコアの高い箱を必ず残します。"
+              "箱が消えるのは、残した箱と重なりすぎるときだけです。",
+        "en": "Hint: you kept no box at all. NMS always keeps the highest-scoring box, however low its score; a box "
+              "is removed only because it overlaps a kept box too much.",
+    },
     "ch07.hint_nms_duplicates": {
         "ja": "ヒント: 同じインデックスが 2 回以上入っています。各箱は高々 1 回だけ残します。",
         "en": "Hint: an index appears more than once; each box is kept at most once.",
