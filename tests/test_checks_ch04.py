@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from course_utils import checks, i18n
-from course_utils.checks import ExerciseFailed
+from course_utils.checks import ExerciseFailed, core
 
 
 @pytest.fixture(autouse=True)
@@ -22,6 +22,16 @@ def fails(check, func, *needles):
     for needle in needles:
         assert needle in message, message
     return message
+
+
+def fails_twice(check, func, form, *needles):
+    """The first failure names the mistake (every needle) without ``form``; the same failure again shows it."""
+    core._failed_cases.clear()
+    first = fails(check, func, *needles)
+    assert form not in first, first
+    again = fails(check, func, *needles)
+    assert form in again, again
+    return first
 
 
 # --------------------------------------------------------------------------- moving_average
@@ -44,7 +54,8 @@ def test_moving_average_correct(capsys):
 def test_moving_average_not_normalised():
     def wrong(x, kernel):
         return ma_ok(x, kernel) * np.sum(kernel)
-    fails(checks.moving_average, wrong, "weights (1, 1, 1)", "not seem normalised", "3 times")
+    fails_twice(checks.moving_average, wrong, "kernel / kernel.sum()", "weights (1, 1, 1)", "not seem normalised",
+                "3 times")
 
 
 def test_moving_average_flipped():
@@ -56,7 +67,7 @@ def test_moving_average_flipped():
 def test_moving_average_same_length():
     def wrong(x, kernel):
         return np.correlate(x, kernel / np.sum(kernel), mode="same")
-    fails(checks.moving_average, wrong, "source", "len(x) - len(kernel) + 1 = 7")
+    fails_twice(checks.moving_average, wrong, "len(x) - len(kernel) + 1", "source", "\"valid\" one, 7")
 
 
 def test_moving_average_integer_result():
@@ -104,7 +115,7 @@ def test_conv2d_single_flipped_kernel():
 def test_conv2d_single_one_sided_padding():
     def wrong(img, kernel, stride=1, padding=0):
         return single_ok(np.pad(img, ((padding, 0), (padding, 0))), kernel, stride, 0)
-    fails(checks.conv2d_single, wrong, "padding=1", "one side only")
+    fails_twice(checks.conv2d_single, wrong, "np.pad(img, padding)", "padding=1", "one side only")
 
     def wrong2(img, kernel, stride=1, padding=0):  # the right amount, all of it at the top-left
         return single_ok(np.pad(img, ((2 * padding, 0), (2 * padding, 0))), kernel, stride, 0)
@@ -119,7 +130,8 @@ def test_conv2d_single_stride_ignored():
 def test_conv2d_single_off_by_one():
     def wrong(img, kernel, stride=1, padding=0):
         return single_ok(img, kernel, stride, padding)[:-1, :-1]
-    fails(checks.conv2d_single, wrong, "source", "Wrong shape", "floor((H + 2·padding − kh) / stride) + 1 = 3")
+    fails_twice(checks.conv2d_single, wrong, "floor((H + 2·padding − kh) / stride) + 1 = 3", "source", "Wrong shape",
+                "The output size is 3 by 5")
 
 
 def test_conv2d_single_transposed_image():
@@ -251,13 +263,13 @@ def test_conv_output_size_padding_once_stride_dilation():
           "padding=1", "2·padding")
     fails(checks.conv_output_size, lambda h, k, s, p, dilation=1: (h + 2 * p - dilation * (k - 1) - 1) + 1,
           "stride=2", "divide by the stride")
-    fails(checks.conv_output_size, lambda h, k, s, p, dilation=1: (h + 2 * p - k) // s + 1,
-          "dilation=2", "dilation is ignored")
+    fails_twice(checks.conv_output_size, lambda h, k, s, p, dilation=1: (h + 2 * p - k) // s + 1,
+                "d·(k − 1) + 1", "dilation=2", "dilation is ignored")
 
 
 def test_conv_output_size_float():
-    fails(checks.conv_output_size, lambda h, k, s, p, dilation=1: (h + 2 * p - dilation * (k - 1) - 1) / s + 1,
-          "Return an integer")
+    fails_twice(checks.conv_output_size, lambda h, k, s, p, dilation=1: (h + 2 * p - dilation * (k - 1) - 1) / s + 1,
+                "//", "Return an integer")
     fails(checks.conv_output_size, lambda h, k, s, p, dilation=1: str(size_ok(h, k, s, p, dilation)),
           "Wrong return type")
 

@@ -18,11 +18,11 @@ __all__ = ["moving_average", "conv2d_single", "conv2d", "conv_output_size", "con
 register({
     "ch04.hint": {"ja": "ヒント: {hint}", "en": "Hint: {hint}"},
     "ch04.ma_normalise": {
-        "ja": "重みの和で割っていないようです (結果が正解の {factor:g} 倍)。移動平均では重みを合計 1 に正規化します: "
-              "kernel / kernel.sum()。",
+        "ja": "重みの和で割っていないようです (結果が正解の {factor:g} 倍)。移動平均では重みを合計 1 に正規化します。",
         "en": "The weights do not seem normalised (the result is {factor:g} times the answer). A moving average "
-              "divides by the sum of the weights: kernel / kernel.sum().",
+              "divides by the sum of the weights.",
     },
+    "ch04.ma_normalise_form": {"ja": " 書き方: kernel / kernel.sum()", "en": " The form: kernel / kernel.sum()"},
     "ch04.flip_1d": {
         "ja": "重みが逆順に掛かっています (np.convolve は重みを反転します)。窓の左端に kernel[0] を掛けてください "
               "(np.correlate と同じ向き)。",
@@ -30,16 +30,18 @@ register({
               "each window by kernel[0], as np.correlate does.",
     },
     "ch04.valid_1d": {
-        "ja": "出力の長さは「valid」の len(x) - len(kernel) + 1 = {n} です (窓が信号の中に完全に収まる位置だけ)。",
-        "en": "The output length is the \"valid\" len(x) - len(kernel) + 1 = {n} (only positions where the whole "
-              "window lies inside the signal).",
+        "ja": "出力の長さは「valid」の {n} です (窓が信号の中に完全に収まる位置だけ)。",
+        "en": "The output length is the \"valid\" one, {n} (only positions where the whole window lies inside "
+              "the signal).",
     },
+    "ch04.valid_1d_form": {"ja": " 式: len(x) - len(kernel) + 1", "en": " The formula: len(x) - len(kernel) + 1"},
     "ch04.int_dtype": {
         "ja": "結果が整数型 ({dtype}) です。np.zeros_like(x) は整数の x から整数配列を作り、小数を切り捨てます。"
-              "np.zeros(n, dtype=float) などで浮動小数点の配列を用意してください。",
+              "浮動小数点の配列を用意してください。",
         "en": "The result has an integer dtype ({dtype}). np.zeros_like(x) of an integer x is an integer array "
-              "and drops the fractions; allocate a float array, e.g. np.zeros(n, dtype=float).",
+              "and drops the fractions; allocate a float array.",
     },
+    "ch04.int_dtype_form": {"ja": " (例: np.zeros(n, dtype=float))", "en": " (e.g. np.zeros(n, dtype=float))"},
     "ch04.flip_2d": {
         "ja": "カーネルが上下左右に反転しています (数学の「真の畳み込み」)。深層学習の畳み込みは相互相関 "
               "(cross-correlation) です: 窓の左上に kernel[0, 0] を掛けてください。",
@@ -47,23 +49,24 @@ register({
               "convolution is cross-correlation: the top-left of each window is multiplied by kernel[0, 0].",
     },
     "ch04.one_sided": {
-        "ja": "パディングが片側だけに付いているようです。上下左右の 4 辺すべてに padding 個ずつ 0 を足してください: "
-              "np.pad(img, padding) または np.pad(img, ((p, p), (p, p)))。",
-        "en": "The padding seems to be on one side only. Add padding zeros on all four sides: np.pad(img, padding) "
-              "or np.pad(img, ((p, p), (p, p))).",
+        "ja": "パディングが片側だけに付いているようです。上下左右の 4 辺すべてに padding 個ずつ 0 を足してください。",
+        "en": "The padding seems to be on one side only. Add padding zeros on all four sides.",
     },
+    "ch04.one_sided_form": {"ja": " 書き方: np.pad(img, padding) または np.pad(img, ((p, p), (p, p)))",
+                            "en": " The form: np.pad(img, padding) or np.pad(img, ((p, p), (p, p)))"},
     "ch04.stride": {
-        "ja": "stride={stride} が効いていないようです (stride=1 の結果と同じ形)。窓は stride ずつ動かします: "
-              "行 i の窓は i*stride から始まります。",
-        "en": "stride={stride} seems ignored (the shape of the stride-1 result). The window moves by stride: "
-              "output row i starts at input row i*stride.",
+        "ja": "stride={stride} が効いていないようです (stride=1 の結果と同じ形)。窓は stride ずつ動かします。",
+        "en": "stride={stride} seems ignored (the shape of the stride-1 result). The window moves by stride.",
     },
+    "ch04.stride_form": {"ja": " 出力の行 i の窓は、入力の行 i*stride から始まります。",
+                         "en": " Output row i starts at input row i*stride."},
     "ch04.size": {
-        "ja": "出力サイズは floor((H + 2·padding − kh) / stride) + 1 = {ho}、"
-              "floor((W + 2·padding − kw) / stride) + 1 = {wo} です。端の位置を 1 つ落としたり足したりしていませんか?",
-        "en": "The output size is floor((H + 2·padding − kh) / stride) + 1 = {ho} by "
-              "floor((W + 2·padding − kw) / stride) + 1 = {wo}. Did you lose or add one position at the edge?",
+        "ja": "出力サイズは {ho}×{wo} です。端の位置を 1 つ落としたり足したりしていませんか?",
+        "en": "The output size is {ho} by {wo}. Did you lose or add one position at the edge?",
     },
+    "ch04.size_form": {"ja": " 式: floor((H + 2·padding − kh) / stride) + 1 = {ho}、floor((W + 2·padding − kw) / stride) + 1 = {wo}",
+                       "en": " The formula: floor((H + 2·padding − kh) / stride) + 1 = {ho} by "
+                             "floor((W + 2·padding − kw) / stride) + 1 = {wo}"},
     "ch04.channels": {
         "ja": "軸の順番を確認してください: x は (N, C, H, W)、w は (F, C, kh, kw)、出力は (N, F, Ho, Wo) です "
               "(PyTorch と同じ NCHW。OpenCV や matplotlib の (H, W, C) ではありません)。",
@@ -76,19 +79,20 @@ register({
     },
     "ch04.bias_axis": {
         "ja": "バイアスが間違った軸に足されています。out + b は最後の軸 (幅) に沿って足されます。"
-              "b[None, :, None, None] のようにフィルタの軸 (axis 1) に合わせてください。",
+              "フィルタの軸 (axis 1) に合わせてください。",
         "en": "The bias is added along the wrong axis: out + b broadcasts along the last axis (the width). "
-              "Use b[None, :, None, None] to add it along the filter axis (axis 1).",
+              "Add it along the filter axis (axis 1).",
     },
+    "ch04.bias_axis_form": {"ja": " 書き方: b[None, :, None, None]", "en": " The form: b[None, :, None, None]"},
     "ch04.not_int": {
-        "ja": "整数 (int) を返してください ({got!r} が返りました)。割り算には // を使うと int のままです。",
-        "en": "Return an integer (int); got {got!r}. Use // for the division so the result stays an int.",
+        "ja": "整数 (int) を返してください ({got!r} が返りました)。切り捨ての整数の割り算なら int のままです。",
+        "en": "Return an integer (int); got {got!r}. A floor (integer) division keeps the result an int.",
     },
+    "ch04.not_int_form": {"ja": " (演算子 //)", "en": " (the operator //)"},
     "ch04.size_off_by_one": {
-        "ja": "1 ずれています。最初の窓の位置の分の + 1 と、(膨張した) カーネルの大きさ d·(k − 1) + 1 を"
-              "確認してください。",
-        "en": "Off by one. Check the + 1 for the first window position and the (dilated) kernel size "
-              "d·(k − 1) + 1.",
+        "ja": "1 ずれています。最初の窓の位置の分と、(膨張した) カーネルが覆う画素数を確認してください。",
+        "en": "Off by one. Check the count for the first window position and the number of pixels the (dilated) "
+              "kernel covers.",
     },
     "ch04.size_formula": {"ja": " 式: floor((h + 2p − d·(k − 1) − 1) / s) + 1。",
                           "en": " The formula: floor((h + 2p − d·(k − 1) − 1) / s) + 1."},
@@ -101,9 +105,10 @@ register({
         "en": "Did you forget to divide by the stride? The window advances stride pixels at a time.",
     },
     "ch04.size_dilation": {
-        "ja": "dilation (膨張) が効いていません。間隔 d で広げたカーネルの実効サイズは d·(k − 1) + 1 です。",
-        "en": "The dilation is ignored. A kernel spread out with gaps d covers d·(k − 1) + 1 pixels.",
+        "ja": "dilation (膨張) が効いていません。間隔 d で広げたカーネルは k 画素より広い範囲を覆います。",
+        "en": "The dilation is ignored. A kernel spread out with gaps d covers more than k pixels.",
     },
+    "ch04.size_dilation_form": {"ja": " 実効サイズ: d·(k − 1) + 1", "en": " Its extent: d·(k − 1) + 1 pixels."},
     "ch04.params_groups": {
         "ja": "groups が反映されていません。groups=g では各フィルタが入力チャネルの 1/g だけを見ます。",
         "en": "groups is not taken into account. With groups=g each filter sees only 1/g of the input channels.",
@@ -140,6 +145,11 @@ def _hint(key, **values) -> str:
     return t("ch04.hint", hint=t(key, **values))
 
 
+def _hint_form(key, **values) -> str:
+    """A hint that names the mistake, and its form (``key + "_form"``) when the same case fails again."""
+    return _hint(key, **values) + on_repeat(t(key + "_form", **values))
+
+
 def _numeric_array(got, expected):
     """The answer as a NumPy array when it is a finite numeric one; else None (assert_close will say why)."""
     arr = to_numpy(got, kind=f"ndarray {np.shape(expected)}")
@@ -174,7 +184,7 @@ def _compare(got, expected, rtol, atol, wrong_values=(), wrong_shapes=(), shape_
             if value is not None and _close(arr, np.asarray(value, dtype=np.float64), rtol, atol):
                 fail(_hint_after_values(arr, expected, rtol, atol) + "\n" + hint)
         if np.issubdtype(arr.dtype, np.integer) and not np.allclose(expected, np.round(expected)):
-            fail(_hint_after_values(arr, expected, rtol, atol) + "\n" + _hint("ch04.int_dtype", dtype=arr.dtype))
+            fail(_hint_after_values(arr, expected, rtol, atol) + "\n" + _hint_form("ch04.int_dtype", dtype=arr.dtype))
     return assert_close(got, expected, rtol=rtol, atol=atol)
 
 
@@ -225,14 +235,14 @@ def _spatial_mistakes(img_hw, kernel_hw, stride, padding, conv):
     values = [(conv((p, p, p, p), True, s), _hint("ch04.flip_2d"))]
     shapes = []
     if p > 0:
-        one_sided = _hint("ch04.one_sided")
+        one_sided = _hint_form("ch04.one_sided")
         for spec in ((2 * p, 0, 2 * p, 0), (0, 2 * p, 0, 2 * p), (p, 0, p, 0), (0, p, 0, p)):
             values.append((conv(spec, False, s), one_sided))
         shapes.append((((h + p - kh) // s + 1, (w + p - kw) // s + 1), one_sided))
     if s > 1:
-        values.append((conv((p, p, p, p), False, 1), _hint("ch04.stride", stride=s)))
-        shapes.append(((_out_size(h, kh, 1, p), _out_size(w, kw, 1, p)), _hint("ch04.stride", stride=s)))
-    size_hint = _hint("ch04.size", ho=_out_size(h, kh, s, p), wo=_out_size(w, kw, s, p))
+        values.append((conv((p, p, p, p), False, 1), _hint_form("ch04.stride", stride=s)))
+        shapes.append(((_out_size(h, kh, 1, p), _out_size(w, kw, 1, p)), _hint_form("ch04.stride", stride=s)))
+    size_hint = _hint_form("ch04.size", ho=_out_size(h, kh, s, p), wo=_out_size(w, kw, s, p))
     return values, shapes, size_hint
 
 
@@ -273,13 +283,13 @@ def moving_average(func):
             n = len(x) - len(kernel) + 1
             factor = float(np.sum(kernel))
             flipped = _moving_average_ref(x, kernel[::-1]) if not np.array_equal(kernel, kernel[::-1]) else None
-            wrong = [(expected * factor, _hint("ch04.ma_normalise", factor=factor))] if factor != 1 else []
+            wrong = [(expected * factor, _hint_form("ch04.ma_normalise", factor=factor))] if factor != 1 else []
             wrong.append((flipped, _hint("ch04.flip_1d")))
             if flipped is not None:
                 wrong.append((flipped * factor, _hint("ch04.flip_1d") + "\n"
-                              + _hint("ch04.ma_normalise", factor=factor)))
+                              + _hint_form("ch04.ma_normalise", factor=factor)))
             _compare(got, expected, rtol=1e-6, atol=1e-9, wrong_values=wrong,
-                     shape_hint=_hint("ch04.valid_1d", n=n))
+                     shape_hint=_hint_form("ch04.valid_1d", n=n))
 
 
 # ----------------------------------------------------------------------------------------
@@ -387,7 +397,7 @@ def conv2d(func):
             if b is not None:
                 values.append((nobias, _hint("ch04.bias_missing")))
                 if wo == f_:
-                    values.append((nobias + b, _hint("ch04.bias_axis")))
+                    values.append((nobias + b, _hint_form("ch04.bias_axis")))
             arr = _numeric_array(got, expected)
             if arr is not None and arr.shape != expected.shape and arr.shape not in [sh for sh, _ in shapes]:
                 if arr.ndim != 4 or arr.shape[:2] != (n_, f_):
@@ -424,7 +434,8 @@ def _formula(h, k, s, p, d):
     return (h + 2 * p - d * (k - 1) - 1) // s + 1
 
 
-FORMULAS = {"ch04.size_off_by_one": "ch04.size_formula", "ch04.params_groups": "ch04.params_groups_formula"}
+FORMULAS = {"ch04.size_off_by_one": "ch04.size_formula", "ch04.params_groups": "ch04.params_groups_formula",
+            "ch04.size_dilation": "ch04.size_dilation_form"}
 
 
 def _expect_int(got, expected, hints):
@@ -439,7 +450,7 @@ def _expect_int(got, expected, hints):
                      message + "\n" + _hint(key))
         fail(message)
     if not isinstance(got, (numbers.Integral, np.integer)):
-        fail(t("ch04.not_int", got=got))
+        fail(t("ch04.not_int", got=got) + on_repeat(t("ch04.not_int_form")))
 
 
 def conv_output_size(func):
