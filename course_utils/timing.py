@@ -11,12 +11,13 @@ notebook report the same thing: :func:`nms_candidates` makes detector-like candi
 and :func:`nms_speed` times several NMS implementations on them, asserting that every one
 keeps exactly the boxes (in the same order) that the first one keeps.
 """
+import contextlib
 import statistics
 import time
 
 import numpy as np
 
-__all__ = ["median_time", "threads", "nms_candidates", "nms_speed", "NMS_SIZES", "NMS_IOU_THRESHOLD"]
+__all__ = ["median_time", "threads", "threads_limited", "nms_candidates", "nms_speed", "NMS_SIZES", "NMS_IOU_THRESHOLD"]
 
 NMS_SIZES = (1_000, 10_000)
 NMS_IOU_THRESHOLD = 0.5
@@ -54,6 +55,25 @@ def threads() -> int:
     import torch
 
     return torch.get_num_threads()
+
+
+@contextlib.contextmanager
+def threads_limited(n: int = 1):
+    """Inside the block torch and NumPy's BLAS use at most ``n`` threads; the old counts come back after.
+
+    For tiny operations in a Python loop, where waking many threads costs more than the work.
+    Cap only such loops: a CPU that is compared with a GPU keeps all its threads.
+    """
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        with threadpool_limits(n, user_api="blas"):
+            yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def nms_candidates(n: int, seed: int = 0, image: float = 1000.0, per_object: int = 25):
