@@ -277,6 +277,17 @@ def test_every_case_name_is_in_one_language():
         set_language("ja" if JAPANESE.search(before) else "en")
 
 
+def test_every_chapter_07_message_is_in_its_language():
+    from course_utils import i18n
+
+    keys = [k for k in i18n.keys() if k.startswith("ch07.")]
+    assert len(keys) > 80
+    for key in keys:
+        en, ja = i18n.text_in("en", key), i18n.text_in("ja", key)
+        assert not JAPANESE.search(en), (key, en)
+        assert JAPANESE.search(ja), (key, ja)
+
+
 WRONG = [
     (checks.iou, lambda a, b: 0.5),
     (checks.box_iou, lambda a, b: np.zeros((len(b), len(a)))),

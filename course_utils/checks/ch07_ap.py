@@ -205,7 +205,7 @@ register({
     "ch07.case.ap_shuffled": {"ja": "例題の予測を並べ替えたもの (スコアが整列していない)",
                               "en": "the worked example with the predictions shuffled (scores not sorted)"},
     "ch07.case.ap_all_correct": {"ja": "全て正解 → 1.0", "en": "all correct → 1.0"},
-    "ch07.case.ap_fp_first": {"ja": "誤検出が 1 位、正解 2 個 → 2/3", "en": "a false positive ranked first, 2 GT → 2/3"},
+    "ch07.case.ap_fp_first": {"ja": "偽陽性 (FP) が 1 位、正解 2 個 → 2/3", "en": "a false positive ranked first, 2 GT → 2/3"},
     "ch07.case.ap_duplicate": {"ja": "同じ物体への重複した予測、正解 2 個 → 253/303",
                                "en": "duplicate detections of one GT, 2 GT → 253/303"},
     "ch07.case.ap_equal": {"ja": "IoU がちょうどしきい値 0.5 なら当たり → 1.0",
@@ -214,7 +214,7 @@ register({
                                 "en": "the best GT is taken, another unmatched GT has IoU 0.54 → 1.0"},
     "ch07.case.ap_miss_keeps_gt": {"ja": "外れの予測 (IoU 0.29) の後に、同じ正解に当たる予測 → 1/2",
                                    "en": "a miss (IoU 0.29) first, then a prediction on the same GT → 1/2"},
-    "ch07.case.ap_tie": {"ja": "同じスコア 0.9 の 2 つの予測: 渡された順 (誤検出が先) → 1/2",
+    "ch07.case.ap_tie": {"ja": "同じスコア 0.9 の 2 つの予測: 渡された順 (偽陽性が先) → 1/2",
                          "en": "two predictions tied at score 0.9: in the given order (the false positive first) → 1/2"},
     "ch07.case.ap_no_pred": {"ja": "予測なし、正解 2 個 → 0.0", "en": "no predictions, 2 GT → 0.0"},
     "ch07.case.ap_no_gt": {"ja": "正解なし、予測 2 個 → nan (定義できない)",
@@ -226,7 +226,7 @@ register({
     # --- hints -------------------------------------------------------------------------------
     "ch07.hint_ap_twice": {
         "ja": "ヒント: 1 つの正解 (ground truth) に 2 つ以上の予測が当たったことにしています。各正解が対応できる予測は "
-              "1 つだけです。同じ物体への重複した予測は誤検出 (FP) です。",
+              "1 つだけです。同じ物体への重複した予測は偽陽性 (FP) です。",
         "en": "Hint: one ground truth is matched by more than one prediction. Each ground truth can be matched once; "
               "a duplicate detection of the same object is a false positive.",
     },
