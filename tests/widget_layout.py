@@ -4,7 +4,9 @@ Shared by the widget tests of every chapter: the widths come from the widgets' i
 """
 import ipywidgets as W
 
-READOUT_PX, MARGIN_PX = 64, 16   # ipywidgets 8: the readout box and the margins around the track
+# ipywidgets 8 in Chromium (tests/e2e/test_browser_widgets.py measures it): the readout box and the margins
+# around the track; a 440 px slider with a 120 px label has a 224 px track
+READOUT_PX, MARGIN_PX = 72, 24
 
 
 def px(value):

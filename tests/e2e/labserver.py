@@ -320,16 +320,18 @@ def run_all_cells(page, timeout: float = 240) -> dict:
 
 
 @contextlib.contextmanager
-def opened_and_run(lab_server, browser, source: Path, screenshot: Path, label: str, extra_cells=()):
+def opened_and_run(lab_server, browser, source: Path, screenshot: Path, label: str, extra_cells=(),
+                   viewport=(1400, 1000)):
     """A page with a copy of ``source`` (plus ``extra_cells``) opened in JupyterLab and run top to bottom.
 
     Fails the test if a cell raised; the page is closed in every outcome. ``label`` names the
-    timings (e.g. "01"); a full-page screenshot after the run goes to ``screenshot``.
+    timings (e.g. "01"); a full-page screenshot after the run goes to ``screenshot``;
+    ``viewport`` is the browser window's (width, height) in CSS pixels.
     """
     if not Path(source).exists():
         pytest.fail(f"{source} is missing", pytrace=False)
     name = lab_server.add_notebook(source, extra_cells=extra_cells)
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]})
     try:
         with timed(f"open notebook ({label})"):
             page.goto(lab_server.lab_url(name))
