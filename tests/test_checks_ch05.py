@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from course_utils import checks
+from course_utils.checks import core
 from course_utils.i18n import t
 from tests.check_helpers import assert_fails, hint
 
@@ -87,6 +88,14 @@ def fails(check, func, *fragments):
     return assert_fails(lambda: check(func), fragments)
 
 
+def fails_twice(check, func, form_key, *fragments):
+    """The first failure names the mistake without the form (``form_key``); the same failure again shows it."""
+    core._failed_cases.clear()
+    form = t(form_key).strip()
+    first, again = fails(check, func, *fragments), fails(check, func, *fragments)
+    assert form not in first and form in again, (first, again)
+
+
 # --------------------------------------------------------------------------- forward: correct
 @pytest.mark.parametrize("func", [max_pool2d, max_pool2d_loops])
 def test_max_pool_correct(func, capsys):
@@ -139,7 +148,7 @@ def test_pool_output_size_rounded_up():
         padded = np.pad(x, ((0, 0), (0, 0), (0, ph), (0, pw)), constant_values=-np.inf)
         return max_pool2d(padded, k, s)
 
-    fails(checks.max_pool2d, ceil, "5x7", hint("ch05.hint_ceil"))
+    fails_twice(checks.max_pool2d, ceil, "ch05.hint_ceil_form", "5x7", hint("ch05.hint_ceil"))
 
 
 def test_pool_channels_last():
@@ -241,8 +250,8 @@ def test_backward_last_maximum():
 
 
 def test_backward_overwrites_overlaps():
-    fails(checks.max_pool2d_backward, lambda d, x, k, stride=None: backward(d, x, k, stride, accumulate=False),
-          "stride=1", hint("ch05.hint_overwrite"))
+    fails_twice(checks.max_pool2d_backward, lambda d, x, k, stride=None: backward(d, x, k, stride, accumulate=False),
+                "ch05.hint_overwrite_form", "stride=1", hint("ch05.hint_overwrite"))
 
 
 def test_backward_fancy_index_plus_equals():

@@ -4,10 +4,24 @@ import numpy as np
 import pytest
 
 from course_utils import checks
-from course_utils.i18n import t
+from course_utils.checks import core
+from course_utils.i18n import keys, t
 from tests.check_helpers import assert_fails, hint
 
 pytestmark = pytest.mark.usefixtures("each_language")
+
+
+def fails_then_form(run, key, **values):
+    """The first failure holds hint ``key`` but not its form (``key + "_form"``, the code or formula);
+    the same failure again shows the form too."""
+    core._failed_cases.clear()
+    first = assert_fails(run, [hint(key, **values)])
+    if key + "_form" not in keys():
+        return first
+    form = t(key + "_form", **values).strip()
+    assert form not in first, first
+    assert_fails(run, [hint(key, **values), form])
+    return first
 
 
 # --------------------------------------------------------------------------- Conv: correct answers
@@ -165,12 +179,12 @@ class ConvStub(Conv):
     (ConvDwLayout, "ch05l.dw_layout", {}),
     (ConvDbAxis, "ch05l.db_axes", {}),
     (ConvFold, "ch05l.out_layout", {}),
-    (ConvCopies, "ch05l.by_reference", {"names": "W, b"}),
+    (ConvCopies, "ch05l.by_reference", {"names": "W, b", "attr": "W"}),
     (ConvAccumulates, "ch05l.accumulate", {"attr": "dW"}),
     (ConvStub, "check.stub", {}),
 ])
 def test_conv_mistakes(cls, key, values):
-    assert_fails(lambda: checks.conv_layer(cls), [hint(key, **values)])
+    fails_then_form(lambda: checks.conv_layer(cls), key, **values)
 
 
 def test_conv_assign_fails_on_an_overlapping_case():
@@ -276,7 +290,7 @@ class Reseeds(Dropout):
     (BackwardUnscaled, "ch05n.backward_scale"), (PerRow, "ch05n.per_unit"), (Reseeds, "ch05n.same_mask"),
 ])
 def test_dropout_mistakes(cls, key):
-    assert_fails(lambda: checks.dropout(cls), [hint(key)])
+    fails_then_form(lambda: checks.dropout(cls), key)
 
 
 def test_dropout_restores_numpy_random_state():
@@ -435,10 +449,10 @@ class CopiesGamma(BatchNorm):
     (NaiveDx, "ch05n.dx_naive", {}), (NoVarTerm, "ch05n.dx_var", {}), (DgammaNoXhat, "ch05n.dgamma", {"D": 3}),
     (DbetaNotSummed, "ch05n.dbeta", {"D": 3}), (EvalBatchStats, "ch05n.eval_batch", {}),
     (SwappedMomentum, "ch05n.momentum", {}), (VarFromZero, "ch05n.running_init", {}),
-    (CopiesGamma, "ch05l.by_reference", {"names": "gamma, beta"}),
+    (CopiesGamma, "ch05l.by_reference", {"names": "gamma, beta", "attr": "gamma"}),
 ])
 def test_batchnorm_mistakes(cls, key, values):
-    assert_fails(lambda: checks.batchnorm(cls), [hint(key, **values)])
+    fails_then_form(lambda: checks.batchnorm(cls), key, **values)
 
 
 def test_batchnorm_without_eps_is_named():
@@ -446,7 +460,7 @@ def test_batchnorm_without_eps_is_named():
         def root(self, var):
             return np.sqrt(var)
 
-    assert_fails(lambda: checks.batchnorm(NoEps), [hint("ch05n.no_eps")])
+    fails_then_form(lambda: checks.batchnorm(NoEps), "ch05n.no_eps")
 
 
 def test_checks_are_exported():

@@ -9,7 +9,7 @@ are recognised and named in the message.
 import numpy as np
 
 from ..i18n import register, t
-from .core import Check, Failure, assert_close, call_unchanged, fail, to_numpy
+from .core import Check, Failure, assert_close, call_unchanged, fail, on_repeat, to_numpy
 
 __all__ = ["max_pool2d", "avg_pool2d", "max_pool2d_backward"]
 
@@ -39,11 +39,12 @@ register({
         "en": "Hint: stride=None means stride = k (windows that do not overlap). Did you use stride 1?",
     },
     "ch05.hint_ceil": {
-        "ja": "ヒント: 出力サイズは floor((H - k) / stride) + 1 です (PyTorch の既定 ceil_mode=False と同じく切り捨て)。"
+        "ja": "ヒント: 出力サイズは切り捨てで数えます (PyTorch の既定 ceil_mode=False と同じ)。"
               "はみ出す最後の窓は使いません。",
-        "en": "Hint: the output size is floor((H - k) / stride) + 1 (rounded down, like PyTorch's default "
-              "ceil_mode=False). A last window that would stick out is dropped.",
+        "en": "Hint: the output size is rounded down (like PyTorch's default ceil_mode=False). "
+              "A last window that would stick out is dropped.",
     },
+    "ch05.hint_ceil_form": {"ja": " 式: floor((H - k) / stride) + 1", "en": " The formula: floor((H - k) / stride) + 1"},
     "ch05.hint_channels": {
         "ja": "ヒント: x の形は (N, C, H, W) です。プーリングは最後の 2 軸 (H, W) に対して、"
               "画像ごと・チャネルごとに別々に行います。(N, H, W, C) として扱っていませんか?",
@@ -63,8 +64,8 @@ register({
         "en": "Hint: your result equals max pooling; here each window gives its mean.",
     },
     "ch05.hint_sum": {
-        "ja": "ヒント: 結果が窓の合計と一致しました。k×k 個の値の合計を k*k で割ってください。",
-        "en": "Hint: your result equals the window sums; divide by the k*k values in the window.",
+        "ja": "ヒント: 結果が窓の合計と一致しました。平均なので、窓の中の値の個数で割ってください。",
+        "en": "Hint: your result equals the window sums; a mean divides by the number of values in the window.",
     },
     "ch05.hint_zero_init": {
         "ja": "ヒント: 負の値だけの窓で 0 が出ています。最大値の初期値を 0 にしていませんか? (-inf か窓の最初の値から始めます)",
@@ -90,11 +91,13 @@ register({
     },
     "ch05.hint_overwrite": {
         "ja": "ヒント: 窓が重なる (stride < k) と、同じ画素が複数の窓の最大値になることがあります。"
-              "dx[...] = ではなく dx[...] += で勾配を足し合わせてください (配列の添字で一度に足すなら np.add.at)。",
+              "勾配は上書きせず、足し合わせてください (配列の添字で一度に代入すると、重なった添字の 1 つしか残りません)。",
         "en": "Hint: with overlapping windows (stride < k) one pixel can be the maximum of several windows. "
-              "Accumulate the gradients (dx[...] += ...) instead of overwriting them (with index arrays, use np.add.at: "
-              "a fancy-indexed += keeps only one of the repeated indices).",
+              "Accumulate the gradients instead of overwriting them (a fancy-indexed assignment keeps only one of "
+              "the repeated indices).",
     },
+    "ch05.hint_overwrite_form": {"ja": " 書き方: dx[...] = ではなく dx[...] +=、配列の添字で一度に足すなら np.add.at",
+                                 "en": " The form: dx[...] += instead of dx[...] =; with index arrays, np.add.at"},
     "ch05.hint_ignore_dout": {
         "ja": "ヒント: arg-max の位置は合っていますが、流す値が dout ではありません。各窓の dout の値をそのまま流してください。",
         "en": "Hint: the arg-max positions are right, but the values are not dout. Pass each window's dout value on.",
@@ -195,7 +198,8 @@ def _shape_suspects(x, k, s, stride_arg):
         out.append(((n, c, _out_size(h, k, k), _out_size(w, k, k)), t("ch05.hint_stride_ignored", stride=s, k=k)))
     if stride_arg is None and k != 1:
         out.append(((n, c, _out_size(h, k, 1), _out_size(w, k, 1)), t("ch05.hint_stride_default")))
-    out.append(((n, c, _out_size(h, k, s, ceil=True), _out_size(w, k, s, ceil=True)), t("ch05.hint_ceil")))
+    out.append(((n, c, _out_size(h, k, s, ceil=True), _out_size(w, k, s, ceil=True)),
+                t("ch05.hint_ceil") + on_repeat(t("ch05.hint_ceil_form"))))
     if h >= k:  # pooling axes 1 and 2 as if x were (N, H, W, C)
         out.append(((n, max(0, _out_size(c, k, s)), _out_size(h, k, s), w), t("ch05.hint_channels")))
     return out
@@ -304,7 +308,8 @@ def max_pool2d_backward(func):
                 (_backward_variant(dout, x, k, s, "spread_all"), t("ch05.hint_spread")),
                 (_backward_variant(dout, x, k, s, "all_ties"), t("ch05.hint_ties")),
                 (_backward_variant(dout, x, k, s, "last"), t("ch05.hint_ties")),
-                (_backward_variant(dout, x, k, s, "overwrite") if s < k else None, t("ch05.hint_overwrite")),
+                (_backward_variant(dout, x, k, s, "overwrite") if s < k else None,
+                 t("ch05.hint_overwrite") + on_repeat(t("ch05.hint_overwrite_form"))),
                 (_backward_variant(dout, x, k, s, "ones"), t("ch05.hint_ignore_dout")),
             ]
             if s != k and h >= k and w >= k:  # loops that step by k instead of by the stride

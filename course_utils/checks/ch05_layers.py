@@ -12,63 +12,81 @@ The helpers here (method lookup, gradient attributes, named comparisons) serve `
 import numpy as np
 
 from ..i18n import register, t
-from .core import Check, Failure, assert_close, call, call_unchanged, fail, failure_text, require_callable, to_numpy
+from .core import (Check, Failure, assert_close, call, call_unchanged, fail, failure_text, on_repeat, require_callable,
+                   to_numpy)
 from .layers import grad_attr, method, numerical_gradient
 
 __all__ = ["conv_layer"]
 
 register({
     "ch05l.what": {"ja": "{what} について: {detail}", "en": "In {what}: {detail}"},
-    "ch05l.by_reference": {"ja": "最適化手法は {names} をその場で (in place) 更新します (params[name] -= lr * grad)。"
-                                 "更新の後の forward が古い値を使っています。__init__ では self.W = W のように配列そのものを"
+    "ch05l.by_reference": {"ja": "最適化手法は {names} をその場で (in place) 更新します。"
+                                 "更新の後の forward が古い値を使っています。__init__ では渡された配列そのものを"
                                  "持ち、コピー (W.copy(), np.array(W), astype) を作らないでください。",
-                           "en": "The optimiser updates {names} in place (params[name] -= lr * grad), but forward "
-                                 "after such an update still used the old values. In __init__ keep the arrays "
-                                 "themselves (self.W = W): no copy (W.copy(), np.array(W), astype)."},
+                           "en": "The optimiser updates {names} in place, but forward after such an update still "
+                                 "used the old values. In __init__ keep the arrays you were given: no copy "
+                                 "(W.copy(), np.array(W), astype)."},
+    "ch05l.by_reference_form": {"ja": " 書き方: self.{attr} = {attr}", "en": " The form: self.{attr} = {attr}"},
     "ch05l.stale": {"ja": "backward が最後の forward の入力を使っていません。forward のたびに保存し直してください。",
                     "en": "backward does not use the input of the latest forward call: store it on every forward."},
-    "ch05l.accumulate": {"ja": "backward を 2 回呼ぶと {attr} が 2 倍になりました。self.{attr} += ではなく "
-                               "self.{attr} = で、毎回新しい勾配を保存してください。",
-                         "en": "Calling backward twice doubled {attr}: store each gradient with self.{attr} = ..., "
-                               "not +=."},
-    "ch05l.out_size": {"ja": "出力の形は (N, F, Ho, Wo) で Ho = (H + 2·pad − kh) // stride + 1 です "
-                             "(Wo も同様)。stride と pad を使っていますか?",
-                       "en": "The output is (N, F, Ho, Wo) with Ho = (H + 2·pad − kh) // stride + 1 (Wo alike). "
+    "ch05l.accumulate": {"ja": "backward を 2 回呼ぶと {attr} が 2 倍になりました。前の勾配に足さず、"
+                               "毎回新しい勾配を保存してください。",
+                         "en": "Calling backward twice doubled {attr}: store each new gradient instead of adding it "
+                               "to the old one."},
+    "ch05l.accumulate_form": {"ja": " (self.{attr} += ではなく self.{attr} = ...)",
+                              "en": " (self.{attr} = ..., not +=)"},
+    "ch05l.out_size": {"ja": "出力の形は (N, F, Ho, Wo) で、Ho と Wo は stride と pad で決まります。"
+                             "stride と pad を使っていますか?",
+                       "en": "The output is (N, F, Ho, Wo), where Ho and Wo depend on stride and pad. "
                              "Did you use stride and pad?"},
+    "ch05l.out_size_form": {"ja": " 式: Ho = (H + 2·pad − kh) // stride + 1 (Wo も同様)",
+                            "en": " The formula: Ho = (H + 2·pad − kh) // stride + 1 (Wo alike)"},
     "ch05l.out_layout": {"ja": "行列積の結果 (N·Ho·Wo, F) をそのまま (N, F, Ho, Wo) に reshape しています。"
-                               "まず (N, Ho, Wo, F) に reshape し、transpose(0, 3, 1, 2) でチャネルを 2 番目に移してください。",
-                         "en": "You reshaped the product (N·Ho·Wo, F) straight into (N, F, Ho, Wo). Reshape it to "
-                               "(N, Ho, Wo, F) first, then move the channels with transpose(0, 3, 1, 2)."},
-    "ch05l.flipped": {"ja": "カーネルを上下左右に反転しています。torch の conv2d (とこの講座の畳み込み) は"
+                               "行は位置 (n, i, j) の順に並んでいるので、チャネルを最後の軸にした形に戻してから、"
+                               "チャネルを 2 番目の軸に移してください。",
+                         "en": "You reshaped the product (N·Ho·Wo, F) straight into (N, F, Ho, Wo). Its rows are the "
+                               "positions (n, i, j): bring back the shape with the channels last, then move the "
+                               "channels to axis 1."},
+    "ch05l.out_layout_form": {"ja": " 書き方: reshape(N, Ho, Wo, F).transpose(0, 3, 1, 2)",
+                              "en": " The form: reshape(N, Ho, Wo, F).transpose(0, 3, 1, 2)"},
+    "ch05l.flipped": {"ja": "カーネルを上下左右に反転しています。torch の conv2d (とこのコースの畳み込み) は"
                             "反転しない相互相関 (cross-correlation) です。",
                       "en": "You flipped the kernel. torch's conv2d (and this course's convolution) is a "
                             "cross-correlation: no flip."},
     "ch05l.no_bias": {"ja": "バイアス b が足されていません (フィルタ f の出力すべてに b[f] を足します)。",
                       "en": "The bias is missing: add b[f] to every output of filter f."},
     "ch05l.dout_layout": {"ja": "backward で dout を dout.reshape(-1, F) としていませんか? forward の行の並び "
-                                "(n, i, j) に合わせ、dout.transpose(0, 2, 3, 1).reshape(-1, F) としてください。",
+                                "(n, i, j) に合わせ、チャネルの軸を最後に移してから平坦化してください。",
                           "en": "Did backward flatten dout with dout.reshape(-1, F)? Match the rows (n, i, j) of the "
-                                "forward pass: dout.transpose(0, 2, 3, 1).reshape(-1, F)."},
-    "ch05l.dw_layout": {"ja": "dW の値の並びが違います。col.T @ dout の形は (C·kh·kw, F) なので、転置 (.T) して "
-                              "(F, C·kh·kw) にしてから W の形 (F, C, kh, kw) に reshape してください。",
-                        "en": "dW holds the right numbers in the wrong places. col.T @ dout is (C·kh·kw, F): "
-                              "transpose it to (F, C·kh·kw) before reshaping to W's shape (F, C, kh, kw)."},
+                                "forward pass: move the channel axis last before flattening."},
+    "ch05l.dout_layout_form": {"ja": " 書き方: dout.transpose(0, 2, 3, 1).reshape(-1, F)",
+                               "en": " The form: dout.transpose(0, 2, 3, 1).reshape(-1, F)"},
+    "ch05l.dw_layout": {"ja": "dW の値の並びが違います。行列積の結果はフィルタの軸が最後 (C·kh·kw, F) なので、"
+                              "フィルタの軸を先頭にしてから W の形 (F, C, kh, kw) に reshape してください。",
+                        "en": "dW holds the right numbers in the wrong places. The product has the filters last, "
+                              "(C·kh·kw, F): bring them first before reshaping to W's shape (F, C, kh, kw)."},
+    "ch05l.dw_layout_form": {"ja": " 書き方: (col.T @ dout).T.reshape(F, C, kh, kw)",
+                             "en": " The form: (col.T @ dout).T.reshape(F, C, kh, kw)"},
     "ch05l.dw_shape": {"ja": "dW は W と同じ形 (F, C, kh, kw) = {shape} にしてください。",
                        "en": "dW must have W's shape (F, C, kh, kw) = {shape}."},
-    "ch05l.db_axes": {"ja": "db はフィルタごとの dout の和で、形は ({F},) です: dout.sum(axis=(0, 2, 3))。",
-                      "en": "db is dout summed per filter, shape ({F},): dout.sum(axis=(0, 2, 3))."},
-    "ch05l.db_mean": {"ja": "db が dout の平均になっています。和 dout.sum(axis=(0, 2, 3)) にしてください。",
-                      "en": "db is a mean of dout; it is the sum dout.sum(axis=(0, 2, 3))."},
+    "ch05l.db_axes": {"ja": "db はフィルタごとの dout の和 (バッチと縦横の位置について) で、形は ({F},) です。",
+                      "en": "db is dout summed per filter (over the batch and every position), shape ({F},)."},
+    "ch05l.db_axes_form": {"ja": " 書き方: dout.sum(axis=(0, 2, 3))", "en": " The form: dout.sum(axis=(0, 2, 3))"},
+    "ch05l.db_mean": {"ja": "db が dout の平均になっています。平均ではなく和です。",
+                      "en": "db is a mean of dout; it is a sum."},
+    "ch05l.db_mean_form": {"ja": " 書き方: dout.sum(axis=(0, 2, 3))", "en": " The form: dout.sum(axis=(0, 2, 3))"},
     "ch05l.dx_pad": {"ja": "dx の形が x ではなくパディング後の {padded} です。col2im の最後でパディングを"
-                           "切り落としてください: dx[:, :, pad:pad + H, pad:pad + W]。",
+                           "切り落としてください。",
                      "en": "dx has the padded shape {padded} instead of x's: cut the padding off at the end "
-                           "of col2im, dx[:, :, pad:pad + H, pad:pad + W]."},
+                           "of col2im."},
+    "ch05l.dx_pad_form": {"ja": " 書き方: dx[:, :, pad:pad + H, pad:pad + W]", "en": " The form: dx[:, :, pad:pad + H, pad:pad + W]"},
     "ch05l.overlap": {"ja": "1 つの窓にしか入らない画素では dx が正しく、複数の窓が重なる画素 (ここでは {n} 個) で違います。"
-                            "col2im では重なる窓の勾配を足し合わせます: dx[...] = ではなく dx[...] += としてください "
+                            "col2im では重なる窓の勾配を上書きせず、足し合わせます "
                             "(ひとつの画素は入っている窓の数だけ出力に効いています)。",
                       "en": "dx is right at pixels that lie in one window only and wrong where windows overlap "
-                            "({n} pixels here). col2im must add the gradients of overlapping windows: dx[...] += "
-                            "instead of dx[...] = (a pixel feeds every output whose window holds it)."},
+                            "({n} pixels here). col2im must add the gradients of overlapping windows instead of "
+                            "overwriting them (a pixel feeds every output whose window holds it)."},
+    "ch05l.overlap_form": {"ja": " (dx[...] = ではなく dx[...] +=)", "en": " (dx[...] += instead of dx[...] =)"},
     "ch05l.case_class": {"ja": "クラス", "en": "class"},
     "ch05l.case_numeric": {"ja": "数値微分", "en": "numerical gradients"},
     "ch05l.case_autograd": {"ja": "torch の自動微分", "en": "torch autograd"},
@@ -84,6 +102,17 @@ TOL = dict(rtol=1e-6, atol=1e-8)
 
 
 # --------------------------------------------------------------------------- shared helpers
+def hint(key, **values):
+    """The message ``key``, and its form (``key + "_form"``, the code or formula, where there is one)
+    only when the same case fails again: a first failure names the mistake without the answer line."""
+    text = t(key, **values)
+    try:
+        form = t(key + "_form", **values)
+    except KeyError:
+        return text
+    return text + on_repeat(form)
+
+
 def close(got, expected, what, suspects=(), extra=None, tol=TOL):
     """assert_close whose message says which array is wrong, plus the hint of the first suspect
     (``(candidate, hint)``; a shape tuple or an array) that the answer matches."""
@@ -185,9 +214,9 @@ def _check_dx(got, expected, sus, what, tol):
     if arr is not None and (cover > 1).any():
         bad = ~np.isclose(arr, expected, **tol)
         if bad.any() and not bad[cover <= 1].any():
-            close(got, expected, what, extra=t("ch05l.overlap", n=int((cover > 1).sum())), tol=tol)
-    close(got, expected, what, [(sus["padded"], t("ch05l.dx_pad", padded=sus["padded"])),
-                                (sus["dx_wrong_d"], t("ch05l.dout_layout"))], tol=tol)
+            close(got, expected, what, extra=hint("ch05l.overlap", n=int((cover > 1).sum())), tol=tol)
+    close(got, expected, what, [(sus["padded"], hint("ch05l.dx_pad", padded=sus["padded"])),
+                                (sus["dx_wrong_d"], hint("ch05l.dout_layout"))], tol=tol)
 
 
 def _run_case(Conv, x, W, b, s, p, dout, numeric, rng):
@@ -196,8 +225,8 @@ def _run_case(Conv, x, W, b, s, p, dout, numeric, rng):
     sus = _suspects(x, W, b, s, p, dout)
     expected_out = _torch_conv(x, W, b, s, p)
     close(out, expected_out, "forward(x)", [
-        (sus["out_layout"], t("ch05l.out_layout")), (sus["flipped"], t("ch05l.flipped")),
-        (sus["no_bias"], t("ch05l.no_bias"))], extra=t("ch05l.out_size") if np.shape(out) != expected_out.shape else None)
+        (sus["out_layout"], hint("ch05l.out_layout")), (sus["flipped"], t("ch05l.flipped")),
+        (sus["no_bias"], t("ch05l.no_bias"))], extra=hint("ch05l.out_size") if np.shape(out) != expected_out.shape else None)
     dx = call_unchanged(method(layer, "backward"), dout)
     _, tdx, tdW, tdb = _torch_conv(x, W, b, s, p, dout)
     note = None
@@ -209,14 +238,14 @@ def _run_case(Conv, x, W, b, s, p, dout, numeric, rng):
     num_tol = dict(rtol=1e-5, atol=1e-7) if numeric else TOL
     db = grad_attr(layer, "db")
     f = W.shape[0]
-    close(db, tdb, "db", [((f, dout.shape[2], dout.shape[3]), t("ch05l.db_axes", F=f)),
-                          ((dout.shape[0], f), t("ch05l.db_axes", F=f)),
-                          (sus["db_mean"], t("ch05l.db_mean")), (sus["db_wrong_d"], t("ch05l.dout_layout"))], extra=note, tol=num_tol)
+    close(db, tdb, "db", [((f, dout.shape[2], dout.shape[3]), hint("ch05l.db_axes", F=f)),
+                          ((dout.shape[0], f), hint("ch05l.db_axes", F=f)),
+                          (sus["db_mean"], hint("ch05l.db_mean")), (sus["db_wrong_d"], hint("ch05l.dout_layout"))], extra=note, tol=num_tol)
     dW = grad_attr(layer, "dW")
     close(dW, tdW, "dW", [((f, W[0].size), t("ch05l.dw_shape", shape=W.shape)),
                           ((W[0].size, f), t("ch05l.dw_shape", shape=W.shape)),
-                          (sus["dW_wrong_d"], t("ch05l.dout_layout")),
-                          (sus["dW_layout"], t("ch05l.dw_layout"))], extra=note, tol=num_tol)
+                          (sus["dW_wrong_d"], hint("ch05l.dout_layout")),
+                          (sus["dW_layout"], hint("ch05l.dw_layout"))], extra=note, tol=num_tol)
     try:
         _check_dx(dx, tdx, sus, "dx = backward(dout)", num_tol)
     except Failure as e:
@@ -235,7 +264,7 @@ def _check_reference_and_state(c, Conv, rng):
     W -= 0.5 * rng.normal(size=W.shape)  # what SGD.update does to params["W1"]
     b += 1.0
     got = call(layer.forward, x)
-    close(got, _torch_conv(x, W, b, 1, 1), "forward(x)", extra=t("ch05l.by_reference", names="W, b"))
+    close(got, _torch_conv(x, W, b, 1, 1), "forward(x)", extra=hint("ch05l.by_reference", names="W, b", attr="W"))
 
     c.case(t("ch05l.case_twice"))
     x1, x2 = rng.normal(size=(2, 2, 5, 5)), rng.normal(size=(2, 2, 5, 5))
@@ -248,8 +277,8 @@ def _check_reference_and_state(c, Conv, rng):
     _, _, dW2, db2 = _torch_conv(x2, W, b, 2, 1, dout)
     close(grad_attr(layer, "dW"), dW2, "dW", [(dW1, t("ch05l.stale"))])
     call(layer.backward, dout)
-    close(grad_attr(layer, "dW"), dW2, "dW", [(2 * dW2, t("ch05l.accumulate", attr="dW"))])
-    close(grad_attr(layer, "db"), db2, "db", [(2 * db2, t("ch05l.accumulate", attr="db"))])
+    close(grad_attr(layer, "dW"), dW2, "dW", [(2 * dW2, hint("ch05l.accumulate", attr="dW"))])
+    close(grad_attr(layer, "db"), db2, "db", [(2 * db2, hint("ch05l.accumulate", attr="db"))])
 
 
 def conv_layer(Conv):

@@ -15,7 +15,7 @@ unbiased variance (as PyTorch) or its biased one (x.var(axis=0)): both are accep
 import numpy as np
 
 from ..i18n import register, t
-from .ch05_layers import as_float, close
+from .ch05_layers import as_float, close, hint
 from .core import Check, call, call_unchanged, expect, fail, require_callable
 from .layers import grad_attr, method
 
@@ -26,21 +26,23 @@ register({
                               "(期待 {ratio} ± {tol:.3f})。各要素を確率 ratio で 0 にしてください。",
                         "en": "With ratio={ratio}, a fraction {got:.3f} of the units became 0 (expected {ratio} "
                               "± {tol:.3f}). Zero each unit with probability ratio."},
-    "ch05n.drop_reversed": {"ja": "ratio は「捨てる」確率です。ratio の確率で残していませんか? "
-                                  "mask = np.random.rand(*x.shape) >= ratio (残す要素が True)。",
-                            "en": "ratio is the probability to DROP; you seem to keep units with probability "
-                                  "ratio. mask = np.random.rand(*x.shape) >= ratio (True for the kept units)."},
+    "ch05n.drop_reversed": {"ja": "ratio は「捨てる」確率です。ratio の確率で残していませんか?",
+                            "en": "ratio is the probability to DROP; you seem to keep units with probability ratio."},
+    "ch05n.drop_reversed_form": {"ja": " 書き方: mask = np.random.rand(*x.shape) >= ratio (残す要素が True)",
+                                 "en": " The form: mask = np.random.rand(*x.shape) >= ratio (True for the kept units)"},
     "ch05n.not_inverted": {"ja": "残った要素が x のままです。inverted dropout では学習時に 1/(1 − ratio) 倍して"
                                  "期待値をそろえます (こうすると推論時には何もしなくてよくなります)。",
                            "en": "The kept units are unchanged. Inverted dropout scales them by 1/(1 − ratio) "
                                  "during training so that the expected value stays the same (and inference "
                                  "needs nothing)."},
-    "ch05n.times_keep": {"ja": "残った要素を (1 − ratio) 倍しています。割り算です: x / (1 − ratio)。",
-                         "en": "You multiplied the kept units by (1 − ratio); divide instead: x / (1 − ratio)."},
-    "ch05n.kept_value": {"ja": "残った要素の値が x / (1 − ratio) ではありません (位置 {index}: x = {x:.4g}, "
+    "ch05n.times_keep": {"ja": "残った要素を (1 − ratio) 倍しています。掛けるのではなく割ります。",
+                         "en": "You multiplied the kept units by (1 − ratio); divide by it instead."},
+    "ch05n.times_keep_form": {"ja": " 式: x / (1 − ratio)", "en": " The formula: x / (1 − ratio)"},
+    "ch05n.kept_value": {"ja": "残った要素の値が違います (位置 {index}: x = {x:.4g}, "
                                "期待 {expected:.4g}, 実際 {got:.4g})。",
-                         "en": "A kept unit is not x / (1 − ratio) (at {index}: x = {x:.4g}, expected "
+                         "en": "A kept unit has the wrong value (at {index}: x = {x:.4g}, expected "
                                "{expected:.4g}, got {got:.4g})."},
+    "ch05n.kept_value_form": {"ja": " 残った要素は x / (1 − ratio) です。", "en": " A kept unit is x / (1 − ratio)."},
     "ch05n.per_unit": {"ja": "mask が要素ごとに独立していません (行や列ごとにまとめて 0 になっています)。"
                              "乱数は x と同じ形 x.shape で引いてください。",
                        "en": "The mask is not drawn unit by unit (whole rows or columns are dropped together): "
@@ -49,14 +51,16 @@ register({
                               "(forward の中で乱数の seed を固定しないでください)。",
                         "en": "Two forward calls gave the same mask. Draw a new mask on every call "
                               "(don't reseed the random generator inside forward)."},
-    "ch05n.backward_mask": {"ja": "backward が forward と同じ mask を使っていません。forward で self.mask を保存し、"
-                                  "dx = dout * self.mask / (1 − ratio) としてください。",
-                            "en": "backward does not use the mask of the forward pass: store self.mask in forward and "
-                                  "return dout * self.mask / (1 − ratio)."},
-    "ch05n.backward_scale": {"ja": "backward で 1/(1 − ratio) 倍を忘れています。forward が out = x·mask/(1 − ratio) なので、"
-                                   "勾配も dout·mask/(1 − ratio) です。",
-                             "en": "backward forgot the factor 1/(1 − ratio): forward is out = x·mask/(1 − ratio), so "
-                                   "the gradient is dout·mask/(1 − ratio)."},
+    "ch05n.backward_mask": {"ja": "backward が forward と同じ mask を使っていません。forward の mask を取っておき、"
+                                  "backward で使ってください。",
+                            "en": "backward does not use the mask of the forward pass: keep the forward's mask and "
+                                  "use it in backward."},
+    "ch05n.backward_mask_form": {"ja": " 書き方: dx = dout * self.mask / (1 − ratio)",
+                                 "en": " The form: dx = dout * self.mask / (1 − ratio)"},
+    "ch05n.backward_scale": {"ja": "backward で、forward が掛けた 1/(1 − ratio) を忘れています。",
+                             "en": "backward forgot the factor 1/(1 − ratio) that forward applies."},
+    "ch05n.backward_scale_form": {"ja": " forward が out = x·mask/(1 − ratio) なので、勾配は dout·mask/(1 − ratio) です。",
+                                  "en": " forward is out = x·mask/(1 − ratio), so the gradient is dout·mask/(1 − ratio)."},
     "ch05n.eval_scaled": {"ja": "train=False で x·(1 − ratio) を返しています。inverted dropout では学習時に"
                                 "スケールしてあるので、推論時は x をそのまま返します。",
                           "en": "With train=False you returned x·(1 − ratio). Inverted dropout already scaled during "
@@ -80,30 +84,42 @@ register({
     "ch05n.case_tiny": {"ja": "x (8, 4)、分散 1e-6 (eps より小さい) の列を含む", "en": "x (8, 4), one column of variance 1e-6 (below eps)"},
     "ch05n.axis": {"ja": "正規化の軸が違います。x (N, D) のバッチ方向 axis=0 で平均と分散を取ります。",
                    "en": "Wrong axis: take the mean and variance over the batch, axis=0 of x (N, D)."},
-    "ch05n.ddof": {"ja": "分散を不偏分散 (ddof=1) で計算しています。正規化には x.var(axis=0) (ddof=0) を使います "
+    "ch05n.ddof": {"ja": "分散を不偏分散 (ddof=1) で計算しています。正規化には標本分散 (ddof=0) を使います "
                          "(torch も同じです)。",
-                   "en": "You normalised with the unbiased variance (ddof=1); use x.var(axis=0) (ddof=0), as torch does."},
-    "ch05n.eps_outside": {"ja": "eps を平方根の外で足しています。torch と同じく sqrt(var + eps) です。",
-                          "en": "eps is added outside the square root; torch uses sqrt(var + eps)."},
-    "ch05n.no_eps": {"ja": "eps を足していません。torch と同じく x̂ = (x − μ) / sqrt(var + eps) です。",
-                     "en": "eps is missing: as in torch, x̂ = (x − μ) / sqrt(var + eps)."},
-    "ch05n.no_affine": {"ja": "x̂ を返しています。最後に y = gamma * x̂ + beta としてください。",
-                        "en": "You returned x̂; finish with y = gamma * x̂ + beta."},
-    "ch05n.nonfinite": {"ja": "値が一定の列 (分散 0) で NaN / inf になりました。sqrt(var + eps) の eps を忘れていませんか?",
-                        "en": "A constant column (variance 0) gave NaN / inf: did you forget eps in sqrt(var + eps)?"},
-    "ch05n.dbeta": {"ja": "dbeta はバッチ方向の和 dout.sum(axis=0) で、形は ({D},) です。",
-                    "en": "dbeta is the sum over the batch, dout.sum(axis=0), shape ({D},)."},
-    "ch05n.dgamma": {"ja": "dgamma は (dout * x̂).sum(axis=0) です (x̂ は正規化後の値、形は ({D},))。",
-                     "en": "dgamma is (dout * x̂).sum(axis=0) (x̂ the normalised input; shape ({D},))."},
+                   "en": "You normalised with the unbiased variance (ddof=1); use the plain variance (ddof=0), as "
+                         "torch does."},
+    "ch05n.ddof_form": {"ja": " 書き方: x.var(axis=0)", "en": " The form: x.var(axis=0)"},
+    "ch05n.eps_outside": {"ja": "eps を平方根の外で足しています。torch は平方根の中で分散に足します。",
+                          "en": "eps is added outside the square root; torch adds it to the variance, inside."},
+    "ch05n.eps_outside_form": {"ja": " 式: sqrt(var + eps)", "en": " The formula: sqrt(var + eps)"},
+    "ch05n.no_eps": {"ja": "eps を足していません (torch は分散に eps を足してから平方根を取ります)。",
+                     "en": "eps is missing (torch adds eps to the variance before the square root)."},
+    "ch05n.no_eps_form": {"ja": " 式: x̂ = (x − μ) / sqrt(var + eps)", "en": " The formula: x̂ = (x − μ) / sqrt(var + eps)"},
+    "ch05n.no_affine": {"ja": "x̂ を返しています。最後に gamma で拡大し beta でずらす処理が残っています。",
+                        "en": "You returned x̂; the scale by gamma and the shift by beta are still missing."},
+    "ch05n.no_affine_form": {"ja": " 式: y = gamma * x̂ + beta", "en": " The formula: y = gamma * x̂ + beta"},
+    "ch05n.nonfinite": {"ja": "値が一定の列 (分散 0) で NaN / inf になりました。eps を忘れていませんか?",
+                        "en": "A constant column (variance 0) gave NaN / inf: did you forget eps?"},
+    "ch05n.nonfinite_form": {"ja": " 式: sqrt(var + eps)", "en": " The formula: sqrt(var + eps)"},
+    "ch05n.dbeta": {"ja": "dbeta は dout のバッチ方向の和で、形は ({D},) です。",
+                    "en": "dbeta is dout summed over the batch, shape ({D},)."},
+    "ch05n.dbeta_form": {"ja": " 書き方: dout.sum(axis=0)", "en": " The form: dout.sum(axis=0)"},
+    "ch05n.dgamma": {"ja": "dgamma は dout と正規化後の値 x̂ の積をバッチ方向に足したもので、形は ({D},) です。",
+                     "en": "dgamma sums dout times the normalised input x̂ over the batch, shape ({D},)."},
+    "ch05n.dgamma_form": {"ja": " 書き方: (dout * x̂).sum(axis=0)", "en": " The form: (dout * x̂).sum(axis=0)"},
     "ch05n.dx_naive": {"ja": "dx = dout·γ/σ としていませんか? 平均 μ と分散 σ² も x から計算されるので、その経路の"
-                             "勾配も入ります: dx = (γ/σ)·(dout − mean(dout) − x̂·mean(dout·x̂)) (mean は axis=0)。",
+                             "勾配も入ります。",
                        "en": "Did you use dx = dout·γ/σ? The mean μ and variance σ² are computed from x too, and their "
-                             "paths add to the gradient: dx = (γ/σ)·(dout − mean(dout) − x̂·mean(dout·x̂)) (means over axis 0)."},
-    "ch05n.dx_var": {"ja": "dx に分散 σ² を通る項がありません: dx = (γ/σ)·(dout − mean(dout) − x̂·mean(dout·x̂))。",
-                     "en": "dx lacks the term through the variance σ²: dx = (γ/σ)·(dout − mean(dout) − x̂·mean(dout·x̂))."},
-    "ch05n.dx_mean": {"ja": "dx に平均 μ を通る項 (− mean(dout)) がありません: dx = (γ/σ)·(dout − mean(dout) − x̂·mean(dout·x̂))。",
-                      "en": "dx lacks the term through the mean μ (− mean(dout)): "
-                            "dx = (γ/σ)·(dout − mean(dout) − x̂·mean(dout·x̂))."},
+                             "paths add to the gradient."},
+    "ch05n.dx_naive_form": {"ja": " 式: dx = (γ/σ)·(dout − mean(dout) − x̂·mean(dout·x̂)) (mean は axis=0)",
+                            "en": " The formula: dx = (γ/σ)·(dout − mean(dout) − x̂·mean(dout·x̂)) (means over axis 0)"},
+    "ch05n.dx_var": {"ja": "dx に分散 σ² を通る項がありません。", "en": "dx lacks the term through the variance σ²."},
+    "ch05n.dx_var_form": {"ja": " 式: dx = (γ/σ)·(dout − mean(dout) − x̂·mean(dout·x̂))",
+                          "en": " The formula: dx = (γ/σ)·(dout − mean(dout) − x̂·mean(dout·x̂))"},
+    "ch05n.dx_mean": {"ja": "dx に平均 μ を通る項 (− mean(dout)) がありません。",
+                      "en": "dx lacks the term through the mean μ (− mean(dout))."},
+    "ch05n.dx_mean_form": {"ja": " 式: dx = (γ/σ)·(dout − mean(dout) − x̂·mean(dout·x̂))",
+                           "en": " The formula: dx = (γ/σ)·(dout − mean(dout) − x̂·mean(dout·x̂))"},
     "ch05n.eval_batch": {"ja": "train=False でもそのバッチの平均・分散で正規化しています。推論時は学習中に集めた移動平均 "
                                "(running mean / var) を使います。",
                          "en": "With train=False you normalised with the batch's own statistics; inference uses the "
@@ -111,17 +127,20 @@ register({
     "ch05n.running_init": {"ja": "移動平均の初期値は PyTorch と同じく平均 0、分散 1 です (分散を 0 から始めていませんか?)。",
                            "en": "The running statistics start, as in PyTorch, at mean 0 and variance 1 (did the variance "
                                  "start at 0?)."},
-    "ch05n.running_never": {"ja": "移動平均が更新されていません。学習時の forward のたびに "
-                                  "running = 0.9·running + 0.1·(バッチの値) としてください。",
-                            "en": "The running statistics were never updated: on every training forward, "
-                                  "running = 0.9·running + 0.1·(batch statistic)."},
+    "ch05n.running_never": {"ja": "移動平均が更新されていません。学習時の forward のたびに (momentum 0.1 で) "
+                                  "更新してください。",
+                            "en": "The running statistics were never updated: update them on every training forward "
+                                  "(momentum 0.1)."},
+    "ch05n.running_never_form": {"ja": " 式: running = 0.9·running + 0.1·(バッチの値)",
+                                 "en": " The rule: running = 0.9·running + 0.1·(batch statistic)"},
     "ch05n.momentum": {"ja": "移動平均の重みが逆です。PyTorch (momentum=0.1) と同じく、古い値に 0.9、"
                              "新しいバッチに 0.1 をかけます。",
                        "en": "The weights of the moving average are swapped: as PyTorch (momentum=0.1), 0.9 on the old "
                              "value and 0.1 on the new batch."},
-    "ch05n.running_last": {"ja": "移動平均ではなく最後のバッチの統計量を使っています: running = 0.9·running + 0.1·(バッチの値)。",
-                           "en": "You kept the last batch's statistics instead of a moving average: "
-                                 "running = 0.9·running + 0.1·(batch statistic)."},
+    "ch05n.running_last": {"ja": "移動平均ではなく最後のバッチの統計量を使っています。",
+                           "en": "You kept the last batch's statistics instead of a moving average."},
+    "ch05n.running_last_form": {"ja": " 式: running = 0.9·running + 0.1·(バッチの値)",
+                                "en": " The rule: running = 0.9·running + 0.1·(batch statistic)"},
     "ch05n.eval_updates": {"ja": "train=False の forward が移動平均を書き換えています。推論時は統計量を更新しません。",
                            "en": "A train=False forward changed the running statistics; inference must not update them."},
 })
@@ -136,15 +155,15 @@ def _drop_case(c, Dropout, ratio, x, given):
     dropped = out == 0
     frac, tol = float(dropped.mean()), 6 * np.sqrt(max(ratio * (1 - ratio), 1e-4) / x.size)
     if abs(frac - ratio) > tol:
-        expect(not (ratio != 0.5 and abs(frac - (1 - ratio)) <= tol), t("ch05n.drop_reversed"))
+        expect(not (ratio != 0.5 and abs(frac - (1 - ratio)) <= tol), hint("ch05n.drop_reversed"))
         fail(t("ch05n.drop_rate", ratio=ratio, got=frac, tol=tol))
     kept = ~dropped
     scale = out[kept] / x[kept]
     if not np.allclose(scale, 1 / (1 - ratio), rtol=1e-5):
         expect(not np.allclose(scale, 1.0), t("ch05n.not_inverted"))
-        expect(not np.allclose(scale, 1 - ratio), t("ch05n.times_keep"))
+        expect(not np.allclose(scale, 1 - ratio), hint("ch05n.times_keep"))
         i = tuple(int(k) for k in np.argwhere(kept & ~np.isclose(out, x / (1 - ratio), rtol=1e-5))[0])
-        fail(t("ch05n.kept_value", index=i, x=x[i], expected=x[i] / (1 - ratio), got=out[i]))
+        fail(hint("ch05n.kept_value", index=i, x=x[i], expected=x[i] / (1 - ratio), got=out[i]))
     if ratio == 0.5 and x.ndim == 2:
         mixed_rows, mixed_cols = np.mean(dropped.any(1) & kept.any(1)), np.mean(dropped.any(0) & kept.any(0))
         expect(min(mixed_rows, mixed_cols) > 0.9, t("ch05n.per_unit"))
@@ -168,8 +187,8 @@ def dropout(Dropout):
                 dout = rng.normal(size=x.shape)
                 dx = call_unchanged(method(layer, "backward"), dout)
                 close(dx, dout * out / x, "backward(dout)",
-                      [(dout * (out != 0), t("ch05n.backward_scale"))],
-                      extra=t("ch05n.backward_mask") if ratio > 0 else None)
+                      [(dout * (out != 0), hint("ch05n.backward_scale"))],
+                      extra=hint("ch05n.backward_mask") if ratio > 0 else None)
             c.case(t("ch05n.case_two_masks"))
             layer = call(Dropout, ratio=0.5)
             first = as_float(call(method(layer, "forward"), x), x.shape)
@@ -178,7 +197,7 @@ def dropout(Dropout):
                 expect(not np.array_equal(first == 0, second == 0), t("ch05n.same_mask"))
             dout = rng.normal(size=x.shape)
             close(call(method(layer, "backward"), dout), dout * second / x, "backward(dout)",
-                  [(dout * first / x, t("ch05n.backward_mask"))])
+                  [(dout * first / x, hint("ch05n.backward_mask"))])
             for ratio in (0.5, 0.3):
                 for how in ("train=False", "False"):
                     c.case(t("ch05n.case_eval", how=how, ratio=ratio))
@@ -193,7 +212,7 @@ def dropout(Dropout):
             layer, out = _drop_case(c, Dropout, 0.5, x4, True)
             dout = rng.normal(size=x4.shape)
             close(call(method(layer, "backward"), dout), dout * out / x4, "backward(dout)",
-                  extra=t("ch05n.backward_mask"))
+                  extra=hint("ch05n.backward_mask"))
     finally:
         np.random.set_state(state)
 
@@ -219,18 +238,18 @@ def _forward_suspects(x, gamma, beta, eps):
     axis1 = (x - x.mean(1, keepdims=True)) / np.sqrt(x.var(1, keepdims=True) + eps) * gamma + beta \
         if x.shape[1] > 1 else None
     return [(axis1, t("ch05n.axis")),
-            ((x - mu) / np.sqrt(var * n / (n - 1) + eps) * gamma + beta, t("ch05n.ddof")),
-            ((x - mu) / (np.sqrt(var) + eps) * gamma + beta, t("ch05n.eps_outside")),
-            ((x - mu) / np.sqrt(var) * gamma + beta if (var > 0).all() else None, t("ch05n.no_eps")),
-            (xhat, t("ch05n.no_affine"))]
+            ((x - mu) / np.sqrt(var * n / (n - 1) + eps) * gamma + beta, hint("ch05n.ddof")),
+            ((x - mu) / (np.sqrt(var) + eps) * gamma + beta, hint("ch05n.eps_outside")),
+            ((x - mu) / np.sqrt(var) * gamma + beta if (var > 0).all() else None, hint("ch05n.no_eps")),
+            (xhat, hint("ch05n.no_affine"))]
 
 
 def _backward_suspects(x, gamma, eps, dout):
     xhat = (x - x.mean(0)) / np.sqrt(x.var(0) + eps)
     k = gamma / np.sqrt(x.var(0) + eps)
-    return [(dout * k, t("ch05n.dx_naive")),
-            (k * (dout - dout.mean(0)), t("ch05n.dx_var")),
-            (k * (dout - xhat * (dout * xhat).mean(0)), t("ch05n.dx_mean"))]
+    return [(dout * k, hint("ch05n.dx_naive")),
+            (k * (dout - dout.mean(0)), hint("ch05n.dx_var")),
+            (k * (dout - xhat * (dout * xhat).mean(0)), hint("ch05n.dx_mean"))]
 
 
 def _bn_case(BatchNorm, x, gamma, beta, dout):
@@ -239,14 +258,14 @@ def _bn_case(BatchNorm, x, gamma, beta, dout):
     out = call_unchanged(method(layer, "forward"), x)
     ref, dx_ref, dg_ref, db_ref = _bn_reference(x, gamma, beta, 1e-5, dout)
     close(out, ref, "forward(x)", _forward_suspects(x, gamma, beta, 1e-5),
-          extra=t("ch05n.nonfinite") if as_float(out, x.shape) is not None
+          extra=hint("ch05n.nonfinite") if as_float(out, x.shape) is not None
           and not np.isfinite(as_float(out, x.shape)).all() else None, tol=dict(rtol=1e-6, atol=1e-7))
     dx = call_unchanged(method(layer, "backward"), dout)
     xhat = (x - x.mean(0)) / np.sqrt(x.var(0) + 1e-5)
-    close(grad_attr(layer, "dbeta"), db_ref, "dbeta", [(x.shape, t("ch05n.dbeta", D=D)),
-                                                       (dout.mean(0), t("ch05n.dbeta", D=D))])
-    close(grad_attr(layer, "dgamma"), dg_ref, "dgamma", [(x.shape, t("ch05n.dgamma", D=D)),
-                                                         (dout.sum(0), t("ch05n.dgamma", D=D))])
+    close(grad_attr(layer, "dbeta"), db_ref, "dbeta", [(x.shape, hint("ch05n.dbeta", D=D)),
+                                                       (dout.mean(0), hint("ch05n.dbeta", D=D))])
+    close(grad_attr(layer, "dgamma"), dg_ref, "dgamma", [(x.shape, hint("ch05n.dgamma", D=D)),
+                                                         (dout.sum(0), hint("ch05n.dgamma", D=D))])
     close(dx, dx_ref, "dx = backward(dout)", _backward_suspects(x, gamma, 1e-5, dout), tol=dict(rtol=1e-5, atol=1e-7))
     return layer, xhat
 
@@ -279,10 +298,10 @@ def _check_running(c, BatchNorm, rng):
         if arr is not None and np.allclose(arr, biased, rtol=1e-6, atol=1e-8):
             continue
         suspects = [(_bn_reference(x_eval, gamma, beta, 1e-5), t("ch05n.eval_batch")),
-                    (evaluated(np.zeros(D), np.ones(D)), t("ch05n.running_never"))]
+                    (evaluated(np.zeros(D), np.ones(D)), hint("ch05n.running_never"))]
         for unb in (True, False):
             suspects += [(evaluated(*_running(batches[:k], unb, momentum=0.9)), t("ch05n.momentum")),
-                         (evaluated(*_running(batches[:k], unb, momentum=1.0)), t("ch05n.running_last")),
+                         (evaluated(*_running(batches[:k], unb, momentum=1.0)), hint("ch05n.running_last")),
                          (evaluated(*_running(batches[:k], unb, var0=0.0)), t("ch05n.running_init"))]
         close(got, unbiased, "forward(x, train=False)", suspects, tol=dict(rtol=1e-6, atol=1e-8))
     c.case(t("ch05n.case_eval_frozen"))
@@ -318,7 +337,7 @@ def batchnorm(BatchNorm):
         gamma *= 3.0
         beta -= 1.0
         close(call(layer.forward, x), _bn_reference(x, gamma, beta, 1e-5), "forward(x)",
-              extra=t("ch05l.by_reference", names="gamma, beta"))
+              extra=hint("ch05l.by_reference", names="gamma, beta", attr="gamma"))
         c.case(t("ch05n.case_latest"))
         x2, dout = rng.normal(loc=1.0, size=(10, 4)), rng.normal(size=(10, 4))
         call(layer.forward, x2)
