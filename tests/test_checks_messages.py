@@ -12,7 +12,7 @@ import pytest
 
 import course_utils as cu
 from course_utils.checks import ExerciseFailed, core
-from course_utils.i18n import language, set_language
+from course_utils.i18n import language, set_language, t
 from tests import test_adversarial as adv
 from tests import test_checks_ch05 as ch05t
 from tests import test_checks_ch05_layers as ch05lt
@@ -43,7 +43,7 @@ def _not_ch07(name):
 
 CHECKS = [name for name in cu.checks.names() if _not_ch07(name)]
 
-RIGHT = {name: answers[0] for name, (_, _, answers) in adv.EXERCISES.items()}
+RIGHT = {name: answers[0] for name, (_, _, answers) in adv.EXERCISES.items() if _not_ch07(name)}
 RIGHT.update({
     "normalize_image": (lambda img: img / 255.0,),
     "max_pool2d": (ch05t.max_pool2d,), "avg_pool2d": (ch05t.avg_pool2d,),
@@ -52,7 +52,7 @@ RIGHT.update({
     "lenet": (ch06t.LeNetModules,), "miou": (ch08t.miou_loops,), "dice": (ch08t.dice_bool,), "unet": (ch08t.UNet,),
 })
 
-WRONG = {name: answers[0] for name, (_, answers, _) in adv.EXERCISES.items()}
+WRONG = {name: answers[0] for name, (_, answers, _) in adv.EXERCISES.items() if _not_ch07(name)}
 WRONG.update({
     "normalize_image": (lambda img: img / 256.0,),
     "max_pool2d": (ch05t.avg_pool2d,), "avg_pool2d": (ch05t.max_pool2d,),
@@ -120,3 +120,78 @@ def test_a_failure_message_is_in_one_language(name, lang):
         case = re.match(rf"✗ {name}: ケース「(.*)」で不合格です。", message)
         assert case, message
         assert_one_language(case.group(1), lang, f"case name of {name}")
+
+
+# ------------------------------------------------------------------- a repeated failure shows the form
+def _always(value):
+    return lambda *args, **kwargs: value
+
+
+def _pool_rounded_up(x, k, stride=None):
+    s = stride or k
+    h, w = x.shape[2:]
+    ph, pw = (-(-(h - k) // s)) * s + k - h, (-(-(w - k) // s)) * s + k - w
+    return ch05t.max_pool2d(np.pad(x, ((0, 0), (0, 0), (0, ph), (0, pw)), constant_values=-np.inf), k, s)
+
+
+def _miou_uint8(pred, target, k):
+    cm = np.bincount((target * k + pred).ravel(), minlength=k * k)[:k * k].reshape(k, k)
+    inter = np.diag(cm)
+    union = cm.sum(0) + cm.sum(1) - inter
+    return (inter[union > 0] / union[union > 0]).mean()
+
+
+def _dice_bool_plus(pred, target):
+    size = (pred + target).sum()
+    return float("nan") if size == 0 else 2 * (pred * target).sum() / size
+
+
+def _softmax_no_max(x):
+    return np.exp(x) / np.sum(np.exp(x), axis=-1, keepdims=True)
+
+
+def _ce_no_eps(p, y):
+    y = np.eye(p.shape[1])[y] if y.ndim == 1 else y
+    return -np.sum(y * np.log(p)) / len(p)
+
+
+# (check, wrong answer, the message key of the form it must show only on a repeated failure, its values)
+REPEATS = [
+    ("perceptron", (_always(0),), "ch01.hint.general_code", {}),
+    ("logic_gates", (adv.GATES_RIGHT[0][0], adv.GATES_RIGHT[0][1], adv.GATES_RIGHT[0][2], adv.GATES_RIGHT[0][1]),
+     "ch01.hint.xor_recipe", {}),
+    ("activations", (np.sign, lambda x: np.exp(x) / (1 + np.exp(x)), lambda x: np.maximum(x, 0)),
+     "ch02.vectorise_form", {}),
+    ("softmax", (_softmax_no_max,), "ch02.softmax_max_form", {}),
+    ("cross_entropy", (_ce_no_eps,), "ch02.ce_log0_form", {}),
+    ("sgd_step", adv.EXERCISES["sgd_step"][1][0], "ch02.sgd_code", {}),
+    ("layers", (adv.AffineDbMean, adv.ReLU, adv.Loss), "ch03.form", {"form": "db = dout.sum(axis=0)"}),
+    ("moving_average", (lambda x, k: np.correlate(x, k, mode="valid"),), "ch04.ma_normalise_form", {}),
+    ("conv_output_size", (adv.SIZE_WRONG[5],), "ch04.size_formula", {}),
+    ("conv_params", (adv.PARAMS_WRONG[0],), "ch04.params_groups_formula", {}),
+    ("max_pool2d", (_pool_rounded_up,), "ch05.hint_ceil_form", {}),
+    ("max_pool2d_backward", (lambda d, x, k, stride=None: ch05t.backward(d, x, k, stride, accumulate=False),),
+     "ch05.hint_overwrite_form", {}),
+    ("conv_layer", (ch05lt.ConvAssigns,), "ch05l.overlap_form", {}),
+    ("dropout", (ch05lt.TimesKeep,), "ch05n.times_keep_form", {}),
+    ("batchnorm", (ch05lt.NoVarTerm,), "ch05n.dx_var_form", {}),
+    ("miou", (_miou_uint8,), "ch08.miou_uint8_form", {}),
+    ("dice", (_dice_bool_plus,), "ch08.dice_bool_sum_form", {}),
+]
+
+
+@pytest.mark.parametrize("name,answer,form_key,values", REPEATS, ids=[r[0] for r in REPEATS])
+def test_the_form_is_shown_only_when_the_same_case_fails_again(name, answer, form_key, values, lang):
+    core._failed_cases.clear()
+    check = getattr(cu.checks, name)
+    form = t(form_key, **values).strip()
+    messages = []
+    for _ in range(2):
+        with np.errstate(all="ignore"), pytest.raises(ExerciseFailed) as info:
+            check(*answer)
+        messages.append(str(info.value))
+    first, again = messages
+    assert first.splitlines()[0] == again.splitlines()[0]      # the same case
+    assert form not in first, first
+    assert form in again, again
+    assert_one_language(first, lang, "message") if lang == "en" else None
