@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from ..i18n import register, t
-from .core import Check, assert_close, assert_close_or_explain, call, call_unchanged, fail, failure_text
+from .core import Check, assert_close, assert_close_or_explain, call, call_unchanged, fail, failure_text, on_repeat
 
 __all__ = ["miou", "dice"]
 
@@ -62,9 +62,11 @@ register({
         "en": "Hint: mIoU is one number, the mean of the per-class IoUs; return their mean, not the array of IoUs."},
     "ch08.miou_nan": {
         "ja": ("ヒント: 予測にも正解にもないクラスでは和集合が 0 なので、IoU = 0/0 = NaN になります。"
-               "そういうクラスは平均から除いてください (和集合 > 0 のクラスだけで平均する、または np.nanmean)。"),
+               "そういうクラスは平均から除いてください。"),
         "en": ("Hint: for a class in neither map the union is 0, so IoU = 0/0 = NaN. Leave such classes out "
-               "of the mean (average only the classes whose union > 0, or use np.nanmean).")},
+               "of the mean.")},
+    "ch08.miou_nan_form": {"ja": " (和集合 > 0 のクラスだけで平均する、または np.nanmean)",
+                           "en": " (average only the classes whose union > 0, or use np.nanmean)"},
     "ch08.miou_all_classes": {
         "ja": ("ヒント: 予測にも正解にもないクラスまで数に入れて、num_classes で割っているようです。"
                "そのクラスの IoU は 0/0 で定義できないので、平均から除きます (0 として数えると mIoU が不当に下がります)。"),
@@ -97,9 +99,10 @@ register({
         "en": "Hint: you seem to skip class 0 (background); here every class from 0 to num_classes-1 counts."},
     "ch08.miou_uint8": {
         "ja": ("ヒント: 同じラベルを int64 で渡すと正しく計算できています。uint8 のまま target * num_classes + pred "
-               "のような計算をすると 255 を超えたところで桁あふれします。先に .astype(np.int64) で変換してください。"),
+               "のような計算をすると 255 を超えたところで桁あふれします。先に広い整数型に変換してください。"),
         "en": ("Hint: with the same labels as int64 your answer is right. In uint8, arithmetic such as "
-               "target * num_classes + pred wraps around above 255; convert first with .astype(np.int64).")},
+               "target * num_classes + pred wraps around above 255; convert to a wider integer type first.")},
+    "ch08.miou_uint8_form": {"ja": " 書き方: .astype(np.int64)", "en": " The form: .astype(np.int64)"},
     # ---------------------------------------------------------------- dice hints
     "ch08.dice_empty_zero": {
         "ja": ("ヒント: 予測も正解も空だと |A| + |B| = 0 で、Dice は 0/0 になり定義されません。0.0 とすると、"
@@ -125,10 +128,11 @@ register({
         "en": "Hint: your result equals the IoU |A∩B|/|A∪B|; Dice is 2|A∩B|/(|A|+|B|) (Dice = 2 IoU / (1 + IoU))."},
     "ch08.dice_bool_sum": {
         "ja": ("ヒント: 分母が |A∪B| になっています。NumPy では bool 配列どうしの + は論理和 (or) なので、"
-               "(pred + target).sum() は |A| + |B| ではなく |A∪B| です。pred.sum() + target.sum() と書くか、"
-               "先に整数に変換してください。"),
+               "(pred + target).sum() は |A| + |B| ではなく |A∪B| です。2 つのマスクの画素数を別々に数えて足してください。"),
         "en": ("Hint: your denominator is |A∪B|. In NumPy, + on two bool arrays is a logical or, so "
-               "(pred + target).sum() is |A∪B|, not |A| + |B|. Write pred.sum() + target.sum(), or convert to int first.")},
+               "(pred + target).sum() is |A∪B|, not |A| + |B|. Count the pixels of each mask separately, then add.")},
+    "ch08.dice_bool_sum_form": {"ja": " 書き方: pred.sum() + target.sum() (または先に整数に変換)",
+                                "en": " The form: pred.sum() + target.sum() (or convert to int first)"},
     "ch08.dice_no_two": {
         "ja": "ヒント: 分子の 2 を忘れていませんか? Dice = 2|A∩B|/(|A|+|B|) (完全一致で 1 になります)。",
         "en": "Hint: did you forget the 2? Dice = 2|A∩B|/(|A|+|B|), which is 1 for identical masks."},
@@ -245,9 +249,9 @@ def miou(func):
             if message is not None and pred.dtype == np.uint8:
                 as_int = _scalar(call(func, pred.astype(np.int64), target.astype(np.int64), k), "")
                 if failure_text(assert_close, as_int, expected, rtol=1e-6, atol=1e-9) is None:
-                    fail(f"{message}\n{t('ch08.miou_uint8')}")
+                    fail(f"{message}\n{t('ch08.miou_uint8')}{on_repeat(t('ch08.miou_uint8_form'))}")
             assert_close_or_explain(got, expected, _miou_suspects(pred, target, k), rtol=1e-6, atol=1e-9,
-                                    nonfinite=t("ch08.miou_nan"))
+                                    nonfinite=t("ch08.miou_nan") + on_repeat(t("ch08.miou_nan_form")))
 
 
 # --------------------------------------------------------------------------- dice
@@ -265,7 +269,7 @@ def _dice_suspects(pred, target):
         return [(0.0, t("ch08.dice_empty_zero")), (1.0, t("ch08.dice_empty_one"))]
     return [
         (inter / union, t("ch08.dice_iou")),
-        (2 * inter / union, t("ch08.dice_bool_sum")),
+        (2 * inter / union, t("ch08.dice_bool_sum") + on_repeat(t("ch08.dice_bool_sum_form"))),
         (inter / size, t("ch08.dice_no_two")),
         (float((a == b).mean()), t("ch08.dice_accuracy")),
     ]

@@ -21,7 +21,7 @@ import torch
 from torch.utils._pytree import tree_leaves
 
 from ..i18n import register, t
-from .core import Check, call, expect, fail
+from .core import Check, call, expect, fail, on_repeat
 from .modules import (Recorder, build, readable, require_gradients, require_head_follows, require_logits,
                       require_nonlinear, require_trainable, short_list)
 
@@ -118,7 +118,7 @@ def _unet_forward(model, c, x, k, flow=None):
                 and inp[2] // h == inp[3] // w:
             fail(f"{message}\n{t('ch08.unet_halved', f=inp[2] // h)}")
         if h <= inp[2] and w <= inp[3]:
-            fail(f"{message}\n{t('ch08.unet_shrunk')}")
+            fail(f"{message}\n{t('ch08.unet_shrunk')}{on_repeat(t('ch08.unet_shrunk_form'))}")
         if h >= inp[2] and w >= inp[3]:
             fail(f"{message}\n{t('ch08.unet_grown')}")
         fail(f"{message}\n{t('ch08.unet_sizes', inp=inp)}")
@@ -219,11 +219,13 @@ register({
                "kernel_size=2, stride=2)) as many times as the encoder downsampled, back to the input size.")},
     "ch08.unet_shrunk": {
         "ja": ("出力が入力より少し小さくなっています。3×3 の畳み込みを padding なし (valid) で使うと 1 回ごとに "
-               "2 画素ずつ縮みます。nn.Conv2d(..., kernel_size=3, padding=1) にしてください "
+               "2 画素ずつ縮みます。大きさが変わらないようにパディングを付けてください "
                "(元論文のように縮めるなら、最後に入力の大きさへ戻す必要があります)。"),
         "en": ("The output is a little smaller than the input. A 3×3 convolution without padding (\"valid\") "
-               "loses 2 pixels each time; use nn.Conv2d(..., kernel_size=3, padding=1) (or, as in the original "
+               "loses 2 pixels each time; pad it so that the size stays (or, as in the original "
                "paper, shrink and then bring the output back to the input size).")},
+    "ch08.unet_shrunk_form": {"ja": " 書き方: nn.Conv2d(..., kernel_size=3, padding=1)",
+                              "en": " The form: nn.Conv2d(..., kernel_size=3, padding=1)"},
     "ch08.unet_grown": {
         "ja": "出力が入力より大きくなっています。アップサンプリングの回数がダウンサンプリングより多くありませんか?",
         "en": "The output is larger than the input. Do you upsample more often than you downsample?"},
