@@ -319,3 +319,19 @@ def test_messages_in_japanese():
     message = fails(checks.conv_params,
                     lambda c_in, c_out, k, groups=1, bias=True: params_ok(c_in, c_out, k, 1, bias), "groups")
     assert "ケース" in message and "ヒント" in message
+
+
+@pytest.mark.parametrize("bias_count", [lambda c_out, groups: c_out * groups, lambda c_out, groups: groups])
+def test_conv_params_bias_counted_per_group(bias_count):
+    def per_group(c_in, c_out, k, groups=1, bias=True):
+        return c_out * (c_in // groups) * k * k + (bias_count(c_out, groups) if groups > 1 and bias else
+                                                   c_out if bias else 0)
+
+    message = fails(checks.conv_params, per_group, "groups=4, with bias", "Is the bias counted per group?")
+    assert "one bias per output channel" in message
+
+
+def test_conv_params_one_bias_for_the_layer():
+    message = fails(checks.conv_params, lambda c_in, c_out, k, groups=1, bias=True:
+                    c_out * (c_in // groups) * k * k + (1 if bias else 0), "VGG's first layer", "counted once")
+    assert "one bias per output channel" in message

@@ -119,6 +119,10 @@ register({
         "ja": "バイアスをグループごとに数えていませんか? バイアスは出力チャネルごとに 1 個 (groups によらず c_out 個) です。",
         "en": "Is the bias counted per group? There is one bias per output channel (c_out, whatever groups is).",
     },
+    "ch04.params_bias_one": {
+        "ja": "バイアスを層全体で 1 個と数えていませんか? バイアスは出力チャネルごとに 1 個 (計 c_out 個) です。",
+        "en": "Is the bias counted once for the whole layer? There is one bias per output channel (c_out in all).",
+    },
     "ch04.params_bias_missing": {
         "ja": "bias=True のときは出力チャネルごとにバイアスが 1 個 (計 c_out 個) 加わります。",
         "en": "With bias=True there is one bias per output channel (c_out more parameters).",
@@ -538,6 +542,8 @@ def conv_params(func):
             if bias and groups != 1:
                 hints.append((weights + c_out * groups, "ch04.params_bias_groups"))
                 hints.append((weights + groups, "ch04.params_bias_groups"))
+            if bias and c_out != 1:
+                hints.append((weights + 1, "ch04.params_bias_one"))
             if k != 1:
                 hints.append((c_out * (c_in // groups) * k + (c_out if bias else 0), "ch04.params_kernel"))
             _expect_int(got, expected, [(w, key) for w, key in hints if w != expected])
