@@ -1,67 +1,45 @@
-"""What every exercise check is built from.
+"""What every exercise check is built from: the guide for writing one.
 
-A check runs the student's function on a list of cases with :func:`call`, compares the
-result with :func:`assert_close` (or :func:`expect`; :func:`assert_close_or_explain` also names
-the typical mistake a wrong answer equals), and ends with :func:`success`. Any
-problem becomes :class:`ExerciseFailed` with a one-paragraph message in the course language
-that names the case and says what was expected and what came back. In IPython / Jupyter the
-failure shows its message alone (:meth:`ExerciseFailed._render_traceback_`); a real bug inside
-course_utils is any other exception and keeps its traceback.
+A check is a function ``chNN.name(student_function)`` listed in its module's ``__all__``. Most are
+four things and one call:
 
-Fair play: :func:`call` runs the student's code under a profiler hook that notices a call into
-the course's own checking code (refused: the reference is not the answer) and, for the
-exercises whose point is to write an operation by hand, a call to the library operation the
-check compares with (named in the success line and in the grade, :data:`LIBRARY_OPS`).
-Expected values are computed after the student's call, so an answer that walks the call
-stack finds only its inputs. Each finished check leaves a :class:`Outcome` in :data:`OUTCOMES`
-(the instructor's grading run reads it from its own private copy of the package).
+1. **Cases** — :class:`Case` records: a name (an i18n key, so the failure names the case in the
+   course language), the arguments for the student's function, and an optional hint key for what
+   is special about the case. Put the source's worked example first, then edge cases, then random
+   cases drawn through :func:`seed` (the instructor's grading run re-seeds them: hidden cases).
+2. **The reference** — a function of the same arguments; the real library (torch, torchvision,
+   OpenCV) where one exists. It runs *after* the student's call, so an answer that walks the call
+   stack finds only its inputs.
+3. **Named mistakes** — :class:`Mistake` records: what a typical wrong answer returns on the same
+   arguments, and the hint key that names it (a ``formula`` key is added only when the same case
+   fails again, :func:`on_repeat`: the first failure names the mistake, it does not hand over the
+   answer line). A mistake of another shape (transposed, flattened) is recognised the same way.
+4. **Messages** — one ``register({...})`` table at the end of the module, ``{"ja": ..., "en": ...}``.
+
+Then ``run_cases(name, func, cases, reference, mistakes)`` calls the student's function on every
+case (:func:`call_unchanged`: a stub, an exception, a changed input or a call into the checks
+becomes a clear failure), compares with :func:`compare` (type, shape, NaN, values; on a wrong
+answer the hint of the first mistake it equals) and prints the success line. A check whose
+answer is not one array (a class, a module, a loss with its gradient) writes its own loop inside
+``with Check(name) as c:`` with ``c.case(...)``, using the same :func:`call`, :func:`compare`,
+:func:`as_number` / :func:`as_array`, :func:`expect` and :func:`fail`.
+
+Any problem becomes :class:`ExerciseFailed` with a one-paragraph message that names the case and
+says what was expected and what came back. In IPython / Jupyter the failure shows its message
+alone (:meth:`ExerciseFailed._render_traceback_`); a real bug inside course_utils is any other
+exception and keeps its traceback. Each finished check leaves an :class:`Outcome` in
+:data:`OUTCOMES` (the instructor's grading run reads it from its own private copy of the package).
+Fair play (a call into the checks refused, a call to the library operation named) is in
+:mod:`.fairplay`; turning answers into arrays in :mod:`.answers`.
 """
 import contextlib
-import numbers
-import os
-import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..i18n import register, t
 
-register({
-    "check.failed": {"ja": "✗ {name}: ケース「{case}」で不合格です。\n{detail}",
-                     "en": "✗ {name}: failed on case \"{case}\".\n{detail}"},
-    "check.passed": {"ja": "✓ {name}: 全 {n} ケースに合格しました。",
-                     "en": "✓ {name}: all {n} cases passed."},
-    "check.stub": {"ja": "まだ実装されていません (NotImplementedError)。演習のセルの「# ここにあなたのコードを書いてください」"
-                         "の行と、その下の raise NotImplementedError(...) の行を、あなたのコードで置き換えてください。",
-                   "en": "Not implemented yet (NotImplementedError): in the exercise cell, replace the line "
-                         "\"# Write your code here\" and the raise NotImplementedError(...) below it with your code."},
-    "check.reference": {"ja": "あなたの関数が講座のチェック用のコード ({where}) を呼んでいます。チェックの参照実装は"
-                              "答えになりません。自分で実装してください。",
-                        "en": "Your function calls the course's own checking code ({where}). The checks' reference "
-                              "implementation is not an answer: write the exercise yourself."},
-    "check.library": {"ja": "注意: あなたの関数は、比較に使っているライブラリの関数 {ops} を呼んでいます。"
-                            "この演習はその計算を自分で書くことです。",
-                      "en": "Note: your function calls {ops}, the library operation this check compares with; "
-                            "the exercise is to write that computation yourself."},
-    "check.raised": {"ja": "あなたの関数が例外 {etype} を出しました: {message}",
-                     "en": "Your function raised {etype}: {message}"},
-    "check.type": {"ja": "返り値の型が違います。期待: {expected}、実際: {got}",
-                   "en": "Wrong return type. Expected {expected}, got {got}."},
-    "check.shape": {"ja": "形 (shape) が違います。期待: {expected}、実際: {got}",
-                    "en": "Wrong shape. Expected {expected}, got {got}."},
-    "check.nan": {"ja": "NaN か無限大が含まれています ({count} 個、最初は位置 {index})。オーバーフローしていませんか?",
-                  "en": "The result contains NaN or infinity ({count} values, first at index {index}). Did something overflow?"},
-    "check.value": {"ja": "値が違います ({count}/{total} 個が不一致)。位置 {index} で期待 {expected}、実際 {got} (許容誤差 rtol={rtol}, atol={atol})。",
-                    "en": "Wrong values ({count}/{total} differ). At index {index} expected {expected}, got {got} (tolerance rtol={rtol}, atol={atol})."},
-    "check.scalar": {"ja": "値が違います。期待 {expected}、実際 {got}。",
-                     "en": "Wrong value. Expected {expected}, got {got}."},
-    "check.dtype": {"ja": "dtype が違います。期待: {expected}、実際: {got}",
-                    "en": "Wrong dtype. Expected {expected}, got {got}."},
-    "check.inputs_changed": {"ja": "入力の配列を書き換えてしまっています。入力はそのままにしてください。",
-                             "en": "Your function modified its input array; leave the inputs unchanged."},
-    "check.not_callable": {"ja": "{what} には関数 (またはクラス) を渡してください。渡されたのは {got} です。",
-                           "en": "Pass a function (or class) as {what}; got {got}."},
-})
 
 
 class ExerciseFailed(AssertionError):
@@ -87,37 +65,12 @@ class Outcome:
 
 OUTCOMES: list = []  # every finished check, in order
 
-# Checks whose exercise is to write an operation by hand: the library functions they compare
-# with ("module:function" or a builtin's name), named when the student's code calls them.
-LIBRARY_OPS = {
-    "conv2d_single": ("torch.nn.functional.conv2d", "torch.conv2d", "scipy.signal.correlate2d", "cv2.filter2D"),
-    "conv2d": ("torch.nn.functional.conv2d", "torch.conv2d", "scipy.signal.correlate2d", "cv2.filter2D"),
-    "max_pool2d": ("torch.nn.functional.max_pool2d", "torch.max_pool2d"),
-    "avg_pool2d": ("torch.nn.functional.avg_pool2d", "torch.avg_pool2d"),
-    "max_pool2d_backward": ("torch.nn.functional.max_pool2d", "torch.max_pool2d"),
-    "nms": ("torchvision.ops.nms", "torchvision.ops.batched_nms"),
-    "box_iou": ("torchvision.ops.box_iou",),
-    "iou": ("torchvision.ops.box_iou",),
-    "softmax": ("torch.softmax", "torch.nn.functional.softmax", "scipy.special.softmax"),
-}
-# Checks of nn.Module classes: no reference to copy, and long forward passes that a profiler hook
-# would slow down several times over; their student code runs unwatched.
-UNWATCHED = {"lenet", "unet"}
-_CHECKS_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
-_CHECKS_PART = os.sep + os.path.join("course_utils", "checks") + os.sep  # any copy (the grader loads its own)
 _current: list = []  # the Check blocks now running (innermost last)
-_MODES = ("__torch_function__", "__torch_dispatch__")  # a check's torch mode (modules.Recorder) runs inside
-# Functions of the checks a student's answer may call. Only for a test of chapter 07 that builds an
-# AP answer on the check's own interpolation (tests/test_checks_ch07.py, test_ap_voc_style_matching):
-# remove once that test inlines it.
-_trusted_code: set = set()  # code objects of the checks that may run inside the student's call
 
 
-def trusted(func):
-    """Mark a function of the checks (a torch function mode, a hook) as allowed to run while
-    the student's code runs; returns it unchanged."""
-    _trusted_code.add(getattr(func, "__code__", None))
-    return func
+def current():
+    """The :class:`Check` block now running (the innermost), or None."""
+    return _current[-1] if _current else None
 
 
 class Failure(Exception):
@@ -205,7 +158,7 @@ _failed_cases: set = set()  # (check, case) pairs that failed before in this ses
 
 def again() -> bool:
     """Whether the case now running already failed before in this session (a repeated failure)."""
-    check = _current[-1] if _current else None
+    check = current()
     return check is not None and (check.name, check.current) in _failed_cases
 
 
@@ -218,179 +171,6 @@ def on_repeat(text: str) -> str:
 def require_callable(obj, what: str) -> None:
     if not callable(obj):
         fail(t("check.not_callable", what=what, got=type(obj).__name__))
-
-
-def _op_keys(check_name):
-    """``{(top-level package, function name): name shown}`` for the library operations of a check."""
-    keys = {}
-    for name in LIBRARY_OPS.get(check_name, ()):
-        parts = name.split(".")
-        keys.setdefault((parts[0], parts[-1]), name)
-        if parts[-1].startswith(("max_pool", "avg_pool")):
-            keys.setdefault((parts[0], "_" + parts[-1]), name)
-    return keys
-
-
-def _in_checks(filename: str) -> bool:
-    return filename.startswith(_CHECKS_DIR) or _CHECKS_PART in filename
-
-
-def _inside_trusted(frame) -> bool:
-    """Whether a frame of the checks runs for a check's own torch mode or trusted hook."""
-    while frame is not None:
-        code = frame.f_code
-        if _in_checks(code.co_filename) and (code.co_name in _MODES or code in _trusted_code):
-            return True
-        frame = frame.f_back
-    return False
-
-
-class _Watch:
-    """A profiler hook while the student's code runs: calls into the checks, library operations."""
-
-    def __init__(self, ops):
-        self.reference = None
-        self.ops = ops
-        self.seen: list = []
-
-    def __call__(self, frame, event, arg):
-        if event == "call":
-            code = frame.f_code
-            if self.reference is None and _in_checks(code.co_filename) and not _inside_trusted(frame):
-                module = os.path.splitext(os.path.basename(code.co_filename))[0]
-                self.reference = f"course_utils.checks.{module}.{code.co_name}"
-            if self.ops:
-                self._saw(str(frame.f_globals.get("__name__", "")), code.co_name)
-        elif event == "c_call" and self.ops:
-            self._saw(str(getattr(arg, "__module__", None) or ""), str(getattr(arg, "__name__", "")))
-
-    def _saw(self, module, name):
-        shown = self.ops.get((module.split(".")[0], name))
-        if shown and shown not in self.seen:
-            self.seen.append(shown)
-
-
-def _restore(previous, watched) -> None:
-    """Put back the profiler that ran before :func:`call` (a function, or cProfile's object)."""
-    if not watched:
-        return
-    if previous is None or callable(previous):
-        sys.setprofile(previous)
-    elif hasattr(previous, "enable"):
-        sys.setprofile(None)
-        previous.enable()
-    else:  # pragma: no cover
-        sys.setprofile(None)
-
-
-_trusted_code.add(_restore.__code__)  # runs while the hook is still set
-
-
-def call(func, *args, on_error=None, **kwargs):
-    """Run the student's ``func``; turn a stub or an exception into a clear failure.
-
-    ``on_error`` is a hint added when the student's code raises (not for a stub). A call into
-    the course's checking code fails; a call to the check's library operation is noted.
-    """
-    check = _current[-1] if _current else None
-    watch = _Watch(_op_keys(check.name) if check else {})
-    watched = not (check is not None and check.name in UNWATCHED)
-    previous = sys.getprofile()
-    if watched:
-        sys.setprofile(watch)
-    try:
-        result = func(*args, **kwargs)
-    except NotImplementedError:
-        _restore(previous, watched)
-        fail(t("check.stub"))
-    except Exception as e:  # the student's bug, reported without our traceback
-        _restore(previous, watched)
-        if watch.reference:
-            fail(t("check.reference", where=watch.reference))
-        detail = t("check.raised", etype=type(e).__name__, message=e)
-        fail(f"{detail}\n{on_error}" if on_error else detail)
-    finally:
-        _restore(previous, watched)
-    if watch.reference:
-        fail(t("check.reference", where=watch.reference))
-    if check is not None:
-        check.library_calls.extend(op for op in watch.seen if op not in check.library_calls)
-    return result
-
-
-def call_unchanged(func, *args, on_error=None, **kwargs):
-    """Like :func:`call` but also fails when the function modifies an array argument."""
-    copies = [np.array(a, copy=True) if isinstance(a, np.ndarray) else None for a in args]
-    result = call(func, *args, on_error=on_error, **kwargs)
-    for a, c in zip(args, copies):
-        if c is not None and not np.array_equal(a, c, equal_nan=True):
-            fail(t("check.inputs_changed"))
-    return result
-
-
-def describe_type(value) -> str:
-    """A value's type for a message: arrays and tensors with their dtype and shape."""
-    if isinstance(value, np.ndarray):
-        return f"numpy.ndarray {value.dtype} {value.shape}"
-    try:
-        import torch
-
-        if isinstance(value, torch.Tensor):
-            return f"torch.Tensor {value.dtype} {tuple(value.shape)}"
-    except ImportError:  # pragma: no cover
-        pass
-    return type(value).__name__
-
-
-def tensor_to_numpy(value):
-    """A torch tensor as a NumPy array, whatever its device and dtype (bf16, float8, complex32,
-    quantized, sparse, a meta tensor): float64 where NumPy lacks the dtype; fails clearly."""
-    import torch
-
-    tensor = value.detach()
-    try:
-        if tensor.is_quantized:
-            tensor = tensor.dequantize()
-        if tensor.layout != torch.strided:
-            tensor = tensor.to_dense()
-        if tensor.device.type == "meta":
-            fail(t("check.type", expected="tensor with values", got=describe_type(value) + " (meta)"))
-        tensor = tensor.cpu()
-        try:
-            return tensor.numpy()
-        except (TypeError, RuntimeError):  # a dtype NumPy lacks (bfloat16, float8, ...)
-            if tensor.is_complex():
-                return tensor.to(torch.complex128).numpy()
-            if tensor.dtype == torch.bool:
-                return tensor.to(torch.uint8).numpy().astype(bool)
-            return tensor.to(torch.float64).numpy()
-    except Failure:
-        raise
-    except Exception as e:
-        fail(t("check.type", expected="tensor", got=f"{describe_type(value)} ({type(e).__name__}: {e})"[:200]))
-
-
-def to_numpy(value, kind: str = "array"):
-    """Accept a NumPy array, a torch tensor or a number; fail on anything else."""
-    try:
-        import torch
-
-        if isinstance(value, torch.Tensor):
-            return tensor_to_numpy(value)
-    except ImportError:  # pragma: no cover
-        pass
-    if isinstance(value, np.ndarray):
-        if value.dtype.kind in "OUSVMm":
-            fail(t("check.dtype", expected="number", got=value.dtype))
-        return value
-    if isinstance(value, bool | np.bool_):
-        return np.asarray(value)
-    if isinstance(value, (numbers.Number, np.generic)):
-        arr = np.asarray(value)
-        if arr.dtype.kind in "OUSVMm":
-            fail(t("check.dtype", expected="number", got=type(value).__name__))
-        return arr
-    fail(t("check.type", expected=kind, got=describe_type(value)))
 
 
 def _fmt(x) -> str:
@@ -438,28 +218,6 @@ def _all_finite(value) -> bool:
         return True
 
 
-def assert_close_or_explain(got, expected, suspects=(), rtol: float = 1e-5, atol: float = 1e-8,
-                            nonfinite: str | None = None, unexplained: str | None = None) -> None:
-    """:func:`assert_close`, and when the answer is wrong, name the typical mistake it equals.
-
-    ``suspects``: ``(candidate, hint)`` pairs, the value each typical mistake gives on this case
-    (None where it does not apply); a mistake that gives the right value here is skipped. The
-    failure gets the hint of the first candidate the answer equals; else ``nonfinite`` when the
-    answer holds NaN or infinity (checked first), else ``unexplained``.
-    """
-    message = failure_text(assert_close, got, expected, rtol=rtol, atol=atol)
-    if message is None:
-        return
-    if nonfinite and not _all_finite(got):
-        fail(f"{message}\n{nonfinite}")
-    for candidate, text in suspects:
-        if candidate is None or failure_text(assert_close, candidate, expected, rtol=rtol, atol=atol) is None:
-            continue
-        if failure_text(assert_close, got, candidate, rtol=rtol, atol=atol) is None:
-            fail(f"{message}\n{text}")
-    fail(f"{message}\n{unexplained}" if unexplained else message)
-
-
 def expect(condition: bool, detail: str) -> None:
     """Fail with ``detail`` unless ``condition`` holds."""
     if not condition:
@@ -474,18 +232,118 @@ def expect_equal(got, expected) -> None:
         fail(t("check.scalar", expected=_fmt(expected), got=_fmt(got)))
 
 
-def as_number(value) -> np.ndarray:
-    """One number from an answer, as a 0-d array: a Python or NumPy number, a 0-d array or a 0-d
-    tensor. A list, a tuple or an array of any other shape fails with ``check.not_number``."""
-    if isinstance(value, (list, tuple)):
-        fail(t("check.not_number", got=f"{type(value).__name__} {value!r}"[:80]))
-    arr = to_numpy(value, kind="number")
-    if arr.shape != ():
-        fail(t("check.not_number", got=describe_type(arr)))
-    return arr
+@dataclass(frozen=True)
+class Case:
+    """One input a check tries: ``name`` an i18n key (``values`` fill its placeholders), ``args`` the
+    student function's positional arguments, ``hint`` an i18n key added to any failure of this case."""
+    name: str
+    args: tuple = ()
+    hint: str | None = None
+    values: dict = field(default_factory=dict)
+
+    @property
+    def title(self) -> str:
+        return t(self.name, **self.values)
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A typical wrong answer: ``answer(*args)`` is what it returns on a case's arguments (None where it
+    does not apply), ``hint`` the i18n key naming it, ``formula`` a key shown only on a repeated failure."""
+    answer: Callable
+    hint: str
+    formula: str | None = None
+
+    def text(self) -> str:
+        return t(self.hint) + (f"\n{t(self.formula)}" if self.formula and again() else "")
+
+
+def _explain(got, expected, suspects, rtol, atol, nonfinite, unexplained) -> None:
+    """Fail unless ``got`` equals ``expected``; name the first suspect ``(value, text)`` it equals.
+    ``suspects`` is iterated only on a wrong answer; a suspect equal to the right answer is skipped."""
+    message = failure_text(assert_close, got, expected, rtol=rtol, atol=atol)
+    if message is None:
+        return
+    if nonfinite and not _all_finite(got):
+        fail(f"{message}\n{nonfinite}")
+    for candidate, text in suspects:
+        if candidate is None or failure_text(assert_close, candidate, expected, rtol=rtol, atol=atol) is None:
+            continue
+        if failure_text(assert_close, got, candidate, rtol=rtol, atol=atol) is None:
+            fail(f"{message}\n{text}")
+    fail(f"{message}\n{unexplained}" if unexplained else message)
+
+
+def compare(got, expected, mistakes=(), args=(), *, rtol: float = 1e-5, atol: float = 1e-8,
+            nonfinite: str | None = None, unexplained: str | None = None) -> None:
+    """The one comparator: :func:`assert_close`, and on a wrong answer the hint of the first
+    :class:`Mistake` whose answer on ``args`` the student's equals (shape and values); else
+    ``nonfinite`` (text) when the answer holds NaN or infinity, else ``unexplained`` (text)."""
+    suspects = ((m.answer(*args), m.text()) for m in mistakes)
+    _explain(got, expected, suspects, rtol, atol, nonfinite, unexplained)
+
+
+def assert_close_or_explain(got, expected, suspects=(), rtol: float = 1e-5, atol: float = 1e-8,
+                            nonfinite: str | None = None, unexplained: str | None = None) -> None:
+    """:func:`compare` for values already computed: ``suspects`` are ``(value, hint text)`` pairs."""
+    _explain(got, expected, suspects, rtol, atol, nonfinite, unexplained)
+
+
+def run_cases(name: str, func, cases, reference, mistakes=(), *, rtol: float = 1e-5, atol: float = 1e-8,
+              convert=None, nonfinite: str | None = None) -> None:
+    """A whole check: for each :class:`Case`, call the student's ``func`` (:func:`call_unchanged`),
+    turn the answer with ``convert`` (e.g. :func:`as_number`) if given, compute ``reference(*case.args)``
+    after the call, :func:`compare` (with ``mistakes``); print the success line."""
+    with Check(name) as c:
+        require_callable(func, name)
+        for case in cases:
+            c.case(case.title)
+            with hint(t(case.hint)) if case.hint else contextlib.nullcontext():
+                got = call_unchanged(func, *case.args)
+                got = convert(got) if convert else got
+                compare(got, reference(*case.args), mistakes, case.args, rtol=rtol, atol=atol, nonfinite=nonfinite)
+
+
+# What a check imports from here, though it lives in its own module (see the module docstring)
+from .answers import as_array, as_number, describe_type, tensor_to_numpy, to_numpy  # noqa: E402, F401
+from .fairplay import LIBRARY_OPS, UNWATCHED, call, call_unchanged, trusted  # noqa: E402, F401
 
 
 register({
+    "check.failed": {"ja": "✗ {name}: ケース「{case}」で不合格です。\n{detail}",
+                     "en": "✗ {name}: failed on case \"{case}\".\n{detail}"},
+    "check.passed": {"ja": "✓ {name}: 全 {n} ケースに合格しました。",
+                     "en": "✓ {name}: all {n} cases passed."},
+    "check.stub": {"ja": "まだ実装されていません (NotImplementedError)。演習のセルの「# ここにあなたのコードを書いてください」"
+                         "の行と、その下の raise NotImplementedError(...) の行を、あなたのコードで置き換えてください。",
+                   "en": "Not implemented yet (NotImplementedError): in the exercise cell, replace the line "
+                         "\"# Write your code here\" and the raise NotImplementedError(...) below it with your code."},
+    "check.reference": {"ja": "あなたの関数が講座のチェック用のコード ({where}) を呼んでいます。チェックの参照実装は"
+                              "答えになりません。自分で実装してください。",
+                        "en": "Your function calls the course's own checking code ({where}). The checks' reference "
+                              "implementation is not an answer: write the exercise yourself."},
+    "check.library": {"ja": "注意: あなたの関数は、比較に使っているライブラリの関数 {ops} を呼んでいます。"
+                            "この演習はその計算を自分で書くことです。",
+                      "en": "Note: your function calls {ops}, the library operation this check compares with; "
+                            "the exercise is to write that computation yourself."},
+    "check.raised": {"ja": "あなたの関数が例外 {etype} を出しました: {message}",
+                     "en": "Your function raised {etype}: {message}"},
+    "check.type": {"ja": "返り値の型が違います。期待: {expected}、実際: {got}",
+                   "en": "Wrong return type. Expected {expected}, got {got}."},
+    "check.shape": {"ja": "形 (shape) が違います。期待: {expected}、実際: {got}",
+                    "en": "Wrong shape. Expected {expected}, got {got}."},
+    "check.nan": {"ja": "NaN か無限大が含まれています ({count} 個、最初は位置 {index})。オーバーフローしていませんか?",
+                  "en": "The result contains NaN or infinity ({count} values, first at index {index}). Did something overflow?"},
+    "check.value": {"ja": "値が違います ({count}/{total} 個が不一致)。位置 {index} で期待 {expected}、実際 {got} (許容誤差 rtol={rtol}, atol={atol})。",
+                    "en": "Wrong values ({count}/{total} differ). At index {index} expected {expected}, got {got} (tolerance rtol={rtol}, atol={atol})."},
+    "check.scalar": {"ja": "値が違います。期待 {expected}、実際 {got}。",
+                     "en": "Wrong value. Expected {expected}, got {got}."},
+    "check.dtype": {"ja": "dtype が違います。期待: {expected}、実際: {got}",
+                    "en": "Wrong dtype. Expected {expected}, got {got}."},
+    "check.inputs_changed": {"ja": "入力の配列を書き換えてしまっています。入力はそのままにしてください。",
+                             "en": "Your function modified its input array; leave the inputs unchanged."},
+    "check.not_callable": {"ja": "{what} には関数 (またはクラス) を渡してください。渡されたのは {got} です。",
+                           "en": "Pass a function (or class) as {what}; got {got}."},
     "check.not_number": {"ja": "返り値は 1 つの数 (float) にしてください。返ってきたのは {got} です。",
                          "en": "Return a single number (a float); got {got}."},
 })
