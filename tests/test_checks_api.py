@@ -11,22 +11,22 @@ pytestmark = pytest.mark.usefixtures("each_language")
 
 # The example check of CONTRIBUTING.md, written as a chapter would write it
 register({
-    "demo.case.mixed": {"ja": "負・0・正が混ざった {n} 個", "en": "{n} mixed negative, zero and positive values"},
-    "demo.case.empty": {"ja": "空の配列", "en": "an empty array"},
-    "demo.hint.empty": {"ja": "ヒント: 空の入力には空の配列を返します。", "en": "Hint: an empty input gives an empty array."},
-    "demo.hint.abs": {"ja": "ヒント: 負の値を正にしています (絶対値)。負の値は 0 にします。",
+    "chNN.case.mixed": {"ja": "負・0・正が混ざった {n} 個", "en": "{n} mixed negative, zero and positive values"},
+    "chNN.case.empty": {"ja": "空の配列", "en": "an empty array"},
+    "chNN.hint.empty": {"ja": "ヒント: 空の入力には空の配列を返します。", "en": "Hint: an empty input gives an empty array."},
+    "chNN.hint.abs": {"ja": "ヒント: 負の値を正にしています (絶対値)。負の値は 0 にします。",
                       "en": "Hint: negative values became positive (an absolute value); they become 0."},
-    "demo.formula.abs": {"ja": "式: max(x, 0)", "en": "Formula: max(x, 0)"},
-    "demo.hint.column": {"ja": "ヒント: 形が (N, 1) になっています。入力と同じ形 (N,) で返します。",
+    "chNN.formula.abs": {"ja": "式: max(x, 0)", "en": "Formula: max(x, 0)"},
+    "chNN.hint.column": {"ja": "ヒント: 形が (N, 1) になっています。入力と同じ形 (N,) で返します。",
                          "en": "Hint: the result has shape (N, 1); return the input's shape (N,)."},
 })
-MISTAKES = [Mistake(np.abs, "demo.hint.abs", formula="demo.formula.abs"),
-            Mistake(lambda x: np.maximum(x, 0)[:, None], "demo.hint.column")]
+MISTAKES = [Mistake(np.abs, "chNN.hint.abs", formula="chNN.formula.abs"),
+            Mistake(lambda x: np.maximum(x, 0)[:, None], "chNN.hint.column")]
 
 
 def relu(func):
-    cases = [Case("demo.case.mixed", (np.array([-2.0, 0.0, 3.0]),), values={"n": 3}),
-             Case("demo.case.empty", (np.zeros(0),), hint="demo.hint.empty")]
+    cases = [Case("chNN.case.mixed", (np.array([-2.0, 0.0, 3.0]),), values={"n": 3}),
+             Case("chNN.case.empty", (np.zeros(0),), hint="chNN.hint.empty")]
     run_cases("relu", func, cases, reference=lambda x: np.maximum(x, 0), mistakes=MISTAKES)
 
 
@@ -37,25 +37,25 @@ def test_a_right_answer_passes_with_one_line(capsys):
 
 def test_a_named_mistake_gets_its_hint_and_the_formula_only_when_the_case_fails_again():
     core._failed_cases.clear()
-    first = assert_fails(lambda: relu(np.abs), [t("demo.hint.abs"), t("demo.case.mixed", n=3)])
-    assert t("demo.formula.abs") not in first
-    assert_fails(lambda: relu(np.abs), [t("demo.hint.abs"), t("demo.formula.abs")])
+    first = assert_fails(lambda: relu(np.abs), [t("chNN.hint.abs"), t("chNN.case.mixed", n=3)])
+    assert t("chNN.formula.abs") not in first
+    assert_fails(lambda: relu(np.abs), [t("chNN.hint.abs"), t("chNN.formula.abs")])
 
 
 def test_a_shape_mistake_is_named_like_a_value_mistake():
-    assert_fails(lambda: relu(lambda x: np.maximum(x, 0)[:, None]), [t("demo.hint.column")])
+    assert_fails(lambda: relu(lambda x: np.maximum(x, 0)[:, None]), [t("chNN.hint.column")])
 
 
 def test_a_case_hint_is_added_to_any_failure_of_that_case():
     def breaks_on_empty(x):
         return np.maximum(x, 0) if len(x) else np.zeros(1)
 
-    assert_fails(lambda: relu(breaks_on_empty), [t("demo.hint.empty"), t("demo.case.empty")])
+    assert_fails(lambda: relu(breaks_on_empty), [t("chNN.hint.empty"), t("chNN.case.empty")])
 
 
 def test_an_unknown_wrong_answer_fails_without_a_mistake_hint():
     message = assert_fails(lambda: relu(lambda x: x + 1.0))
-    assert t("demo.hint.abs") not in message and t("demo.hint.column") not in message
+    assert t("chNN.hint.abs") not in message and t("chNN.hint.column") not in message
 
 
 def test_the_reference_runs_after_the_call_and_a_changed_input_fails():
@@ -74,7 +74,7 @@ def test_a_mistake_equal_to_the_right_answer_is_not_named():
     # on [0, 3], |x| equals max(x, 0): a wrong answer there is not the absolute-value mistake
     with pytest.raises(core.Failure) as info:
         compare(np.array([1.0, 3.0]), np.array([0.0, 3.0]), MISTAKES, (np.array([0.0, 3.0]),))
-    assert t("demo.hint.abs") not in str(info.value)
+    assert t("chNN.hint.abs") not in str(info.value)
 
 
 @pytest.mark.parametrize("value, shape", [(np.ones((2, 3)), (3, 2)), ([1.0, 2.0], None), ("abc", None)])
