@@ -7,6 +7,7 @@ import course_utils as cu
 from course_utils import i18n
 from course_utils.checks import core
 from course_utils.checks.core import Check, ExerciseFailed, assert_close, call, call_unchanged
+from tests.check_helpers import assert_fails, hint
 
 
 @pytest.fixture(autouse=True)
@@ -98,31 +99,37 @@ def test_a_bug_in_a_check_is_not_blamed_on_the_student():
 
 
 class TestNormalizeImage:
-    def test_correct_answers_pass(self):
+    """Chapter 00's warm-up check, in both languages, asserting message keys."""
+
+    @pytest.fixture(autouse=True)
+    def both_languages(self, each_language):
+        assert i18n.language() == each_language  # set after the module's English default
+        yield
+
+    def test_correct_answers_pass(self, capsys):
         cu.checks.normalize_image(lambda img: img / 255.0)
         cu.checks.normalize_image(lambda img: img.astype(np.float32) / 255)
+        assert capsys.readouterr().out.splitlines()[-1] == i18n.t("check.passed", name="normalize_image", n=4)
 
-    @pytest.mark.parametrize("wrong, words", [
-        (lambda img: img, "[0, 1]"),
-        (lambda img: img / 256.0, "Wrong values"),
-        (lambda img: (img / 255).astype(np.uint8), "dtype"),
-        (lambda img: img.ravel() / 255.0, "shape"),
-        (lambda img: (img - img.min()) / (img.max() - img.min()), "RGB 4x5x3"),
-        (lambda img: None, "type"),
-        (lambda img: [[0.0]], "type"),
+    @pytest.mark.parametrize("wrong, keys", [
+        (lambda img: img, [("ch00.range", {})]),
+        (lambda img: img / 256.0, [("check.value", {}), ("ch00.hint.256", {})]),
+        (lambda img: (img / 255).astype(np.uint8), [("check.dtype", {"expected": "float", "got": "uint8"})]),
+        (lambda img: img > 127, [("check.dtype", {"expected": "float", "got": "bool"})]),
+        (lambda img: img.ravel() / 255.0, [("check.shape", {})]),
+        (lambda img: (img - img.min()) / (img.max() - img.min()), [("ch00.case.rgb", {}), ("ch00.hint.minmax", {})]),
+        (lambda img: None, [("check.type", {})]),
+        (lambda img: [[0.0]], [("check.type", {})]),
     ])
-    def test_wrong_answers_fail_clearly(self, wrong, words):
-        with pytest.raises(ExerciseFailed) as info:
-            cu.checks.normalize_image(wrong)
-        assert words in str(info.value)
+    def test_wrong_answers_fail_clearly(self, wrong, keys):
+        assert_fails(lambda: cu.checks.normalize_image(wrong), [hint(key, **values) for key, values in keys])
 
     def test_in_place_division_is_caught(self):
         def in_place(img):
             img //= 255
             return img.astype(float)
 
-        with pytest.raises(ExerciseFailed, match="modified its input"):
-            cu.checks.normalize_image(in_place)
+        assert_fails(lambda: cu.checks.normalize_image(in_place), [i18n.t("check.inputs_changed")])
 
 
 def test_hint_adds_to_any_failure_and_failure_text_reports():
