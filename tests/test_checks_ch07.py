@@ -265,9 +265,9 @@ def test_every_case_name_is_in_one_language():
     try:
         for c in _all_cases():
             set_language("en")
-            en = c.title()
+            en = c.title
             set_language("ja")
-            ja = c.title()
+            ja = c.title
             assert not JAPANESE.search(en), en
             assert JAPANESE.search(ja), ja
             assert en not in ja and ja not in en

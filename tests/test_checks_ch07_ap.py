@@ -288,7 +288,7 @@ def test_reference_worked_example_of_the_check():
 
 
 def test_reference_new_cases():
-    cases = {c.key: c.args for c in ch07_ap._ap_cases()}
+    cases = {c.name: c.args for c in ch07_ap._ap_cases()}
     assert ref(*cases["ch07.case.ap_miss_keeps_gt"]) == pytest.approx(0.5)   # FP (IoU 0.29), then TP on the same GT
     assert ref(*cases["ch07.case.ap_tie"]) == pytest.approx(0.5)             # tie: the given order, FP first
     hits = np.array([True, False, True, False, False])                       # the worked example: 3 GT

@@ -11,18 +11,18 @@ COCO marks a category without ground truth -1 and skips it, and as mIoU leaves o
 So with no ground truth (with or without predictions) AP is nan: recall = TP / 0 is undefined.
 With ground truths but no predictions nothing is found: AP is 0.0.
 
-A wrong answer is compared with what the typical mistakes give: a ground truth matched twice,
-or consumed by a miss below the threshold, only the best ground truth tried, IoU > threshold,
-predictions in the given order, ties broken the other way, no envelope, 11-point or all-point
-VOC AP, and the mean over the reached recall points only.
+The named mistakes (core :class:`~.core.Mistake` records, each a ``rule`` or an ``interpolation``
+of :func:`_ap`): a ground truth matched twice, or consumed by a miss below the threshold, only the
+best ground truth tried, IoU > threshold, predictions in the given order, ties broken the other
+way, no envelope, 11-point or all-point VOC AP, and the mean over the reached recall points only.
 """
-import contextlib
+from functools import partial
 
 import numpy as np
 
-from ..i18n import register, t
-from .ch07_iou import RTOL, Case, hint_text, iou_matrix, random_boxes
-from .core import Check, as_number, assert_close_or_explain, call_unchanged, hint, seed
+from ..i18n import register
+from .ch07_iou import iou_matrix, one_number, random_boxes, run_detection_cases
+from .core import Case, Mistake, seed
 
 __all__ = ["average_precision"]
 
@@ -87,6 +87,13 @@ def _ap_from_hits(hits, n_gt, interpolation="coco101"):
     return float(values[idx < len(hits)].mean()) if interpolation == "reached" else float(values.mean())
 
 
+def _ap(pred_boxes, pred_scores, gt_boxes, threshold, rule="coco", interpolation="coco101"):
+    """AP with the matching ``rule`` of :func:`_match` and the ``interpolation`` of :func:`_ap_from_hits`."""
+    gt = np.asarray(gt_boxes, dtype=np.float64).reshape(-1, 4)
+    hits = _match(np.asarray(pred_boxes, dtype=np.float64).reshape(-1, 4), pred_scores, gt, threshold, rule)
+    return _ap_from_hits(hits, len(gt), interpolation)
+
+
 def _average_precision_ref(pred_boxes, pred_scores, gt_boxes, iou_threshold):
     """The reference AP (one class, one image), as pycocotools / torchmetrics compute it.
 
@@ -96,30 +103,21 @@ def _average_precision_ref(pred_boxes, pred_scores, gt_boxes, iou_threshold):
     first prediction whose recall reaches the point; 0 beyond the last recall) and averaged.
     With no ground truth, recall is undefined and so is AP: nan (COCO marks it -1 and skips it).
     """
-    gt = np.asarray(gt_boxes, dtype=np.float64).reshape(-1, 4)
-    hits = _match(np.asarray(pred_boxes, dtype=np.float64).reshape(-1, 4), pred_scores, gt, iou_threshold)
-    return _ap_from_hits(hits, len(gt))
+    return _ap(pred_boxes, pred_scores, gt_boxes, iou_threshold)
 
 
-AP_MATCH_MISTAKES = [("twice", "ch07.hint_ap_twice", "ch07.formula_ap_matched"),
-                     ("consume_miss", "ch07.hint_ap_consume_miss", "ch07.formula_ap_matched"),
-                     ("voc_match", "ch07.hint_ap_voc_match", None), ("strict", "ch07.hint_ap_strict", None),
-                     ("unsorted", "ch07.hint_ap_unsorted", "ch07.formula_ap_sort"),
-                     ("ties_reversed", "ch07.hint_ap_ties", "ch07.formula_ap_sort")]
-AP_CURVE_MISTAKES = [("raw", "ch07.hint_ap_envelope", "ch07.formula_ap_envelope"),
-                     ("voc11", "ch07.hint_ap_11", "ch07.formula_ap_points"),
-                     ("all_point", "ch07.hint_ap_all_point", "ch07.formula_ap_points"),
-                     ("reached", "ch07.hint_ap_reached", "ch07.formula_ap_points")]
-
-
-def _ap_suspects(pred_boxes, pred_scores, gt_boxes, threshold):
-    gt = np.asarray(gt_boxes, dtype=np.float64).reshape(-1, 4)
-    preds = np.asarray(pred_boxes, dtype=np.float64).reshape(-1, 4)
-    out = [(_ap_from_hits(_match(preds, pred_scores, gt, threshold, rule), len(gt)), hint_text(key, formula))
-           for rule, key, formula in AP_MATCH_MISTAKES]
-    hits = _match(preds, pred_scores, gt, threshold)
-    return out + [(_ap_from_hits(hits, len(gt), interpolation), hint_text(key, formula))
-                  for interpolation, key, formula in AP_CURVE_MISTAKES]
+# (matching rule or interpolation of _ap, hint key, formula key shown on a repeated failure)
+AP_MATCH_RULES = [("twice", "ch07.hint_ap_twice", "ch07.formula_ap_matched"),
+                  ("consume_miss", "ch07.hint_ap_consume_miss", "ch07.formula_ap_matched"),
+                  ("voc_match", "ch07.hint_ap_voc_match", None), ("strict", "ch07.hint_ap_strict", None),
+                  ("unsorted", "ch07.hint_ap_unsorted", "ch07.formula_ap_sort"),
+                  ("ties_reversed", "ch07.hint_ap_ties", "ch07.formula_ap_sort")]
+AP_CURVE_RULES = [("raw", "ch07.hint_ap_envelope", "ch07.formula_ap_envelope"),
+                  ("voc11", "ch07.hint_ap_11", "ch07.formula_ap_points"),
+                  ("all_point", "ch07.hint_ap_all_point", "ch07.formula_ap_points"),
+                  ("reached", "ch07.hint_ap_reached", "ch07.formula_ap_points")]
+AP_MISTAKES = ([Mistake(partial(_ap, rule=rule), key, formula) for rule, key, formula in AP_MATCH_RULES]
+               + [Mistake(partial(_ap, interpolation=curve), key, formula) for curve, key, formula in AP_CURVE_RULES])
 
 
 def _random_ap_case(rng, n_gt, threshold):
@@ -164,18 +162,15 @@ def _ap_cases():
                                          arr([0, 0, 4, 4], [2, 0, 6, 4]), 0.5)),
         Case("ch07.case.ap_miss_keeps_gt", (arr(hit(A, 22), A), s([0.9, 0.8]), arr(A), 0.5)),
         Case("ch07.case.ap_tie", (arr(far, A), s([0.9, 0.9]), arr(A), 0.5)),
-        Case("ch07.case.ap_no_pred", (none, np.zeros(0), arr(A, B), 0.5), "no_pred"),
-        Case("ch07.case.ap_no_gt", (arr(A, B), s([0.9, 0.8]), none, 0.5), "no_gt"),
-        Case("ch07.case.ap_nothing", (none, np.zeros(0), none, 0.5), "no_gt"),
+        Case("ch07.case.ap_no_pred", (none, np.zeros(0), arr(A, B), 0.5), hint="ch07.hint_ap_no_pred"),
+        Case("ch07.case.ap_no_gt", (arr(A, B), s([0.9, 0.8]), none, 0.5), hint="ch07.hint_ap_no_gt"),
+        Case("ch07.case.ap_nothing", (none, np.zeros(0), none, 0.5), hint="ch07.hint_ap_no_gt"),
     ]
     for i, (n_gt, threshold) in enumerate([(3, 0.5), (6, 0.75), (7, 0.5)]):
         preds, scores, gt = _random_ap_case(rng, n_gt, threshold)
         cases.append(Case("ch07.case.ap_random", (preds, scores, gt, threshold),
                           values={"i": i + 1, "n_gt": n_gt, "n": len(preds), "threshold": threshold}))
     return cases
-
-
-AP_CASE_HINTS = {"no_pred": "ch07.hint_ap_no_pred", "no_gt": "ch07.hint_ap_no_gt"}
 
 
 def average_precision(func):
@@ -188,14 +183,8 @@ def average_precision(func):
     predictions): AP is undefined, ``float('nan')``, left out of any average (np.nanmean).
     Ground truths but no predictions: 0.0.
     """
-    with Check("average_precision") as c:
-        for case in _ap_cases():
-            c.case(case.title())
-            preds, scores, gt, threshold = case.args
-            with hint(t(AP_CASE_HINTS[case.kind])) if case.kind else contextlib.nullcontext():
-                got = as_number(call_unchanged(func, preds, scores, gt, threshold))
-                expected = _average_precision_ref(preds, scores, gt, threshold)
-                assert_close_or_explain(got, expected, _ap_suspects(preds, scores, gt, threshold), rtol=RTOL, atol=1e-6)
+    run_detection_cases("average_precision", func, _ap_cases(), _average_precision_ref, AP_MISTAKES,
+                        read=one_number)
 
 
 register({

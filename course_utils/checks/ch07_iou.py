@@ -3,39 +3,26 @@
 Boxes are ``xyxy`` in every chapter-07 check: ``(x1, y1, x2, y2)`` in pixels with ``x1 < x2``,
 ``y1 < y2``; a box's width is ``x2 - x1`` (continuous coordinates as in torchvision, not the old
 VOC ``+ 1`` pixel convention). Both checks compare with ``torchvision.ops.box_iou``. The other
-chapter-07 modules (``ch07_nms``, ``ch07_yolo``, ``ch07_ap``) take their box geometry from here:
-:func:`iou_matrix`, :func:`random_boxes`, the tolerance :data:`RTOL` and :func:`hint_text`.
+chapter-07 modules (``ch07_nms``, ``ch07_yolo``, ``ch07_ap``) take their box geometry from here
+(:func:`iou_matrix`, :func:`random_boxes`, the tolerance :data:`RTOL`) and, where a hint is read
+from the answer itself, :func:`run_detection_cases`.
 
-When an answer is wrong, the check recomputes what the typical mistakes give (an unclamped
-overlap, ``+ 1`` widths, a union without the intersection, boxes read as xywh, the Dice
-coefficient or GIoU instead of IoU, (M, N) instead of (N, M)) and names the one the answer equals.
+The named mistakes (core :class:`~.core.Mistake` records): an unclamped overlap, ``+ 1`` widths, a
+union without the intersection, boxes read as xywh, the Dice coefficient or GIoU instead of IoU,
+and for ``box_iou`` (M, N) instead of (N, M).
 """
-from typing import NamedTuple
+import contextlib
+import traceback
+from functools import partial
 
 import numpy as np
 
 from ..i18n import register, t
-from .core import Check, assert_close, assert_close_or_explain, as_number, call_unchanged, fail, hint, on_repeat, seed, to_numpy
+from .core import Case, Check, Failure, Mistake, as_number, call_unchanged, compare, hint, require_callable, seed
 
 __all__ = ["iou", "box_iou"]
 
 RTOL = 1e-6  # chapter 07 compares in float64 with torchvision: relative tolerance 1e-6
-
-
-def hint_text(key: str, formula: str | None = None, **values) -> str:
-    """The hint ``key``; on a repeated failure of the same case also the message ``formula``."""
-    return t(key, **values) + (on_repeat("\n" + t(formula)) if formula else "")
-
-
-class Case(NamedTuple):
-    """One case: its name (an i18n key and the values it is formatted with), the arguments, a kind."""
-    key: str
-    args: tuple
-    kind: str | None = None
-    values: dict = {}
-
-    def title(self) -> str:
-        return t(self.key, **self.values)
 
 
 # ======================================================================= geometry
@@ -84,23 +71,55 @@ def torchvision_box_iou(a, b):
     return tv_box_iou(ta, tb).numpy()
 
 
-IOU_MISTAKES = [("no_clamp", "ch07.hint_no_clamp", "ch07.formula_clamp"),
-                ("clamp_product", "ch07.hint_no_clamp", "ch07.formula_clamp"),
-                ("plus_one", "ch07.hint_plus_one", None), ("no_subtract", "ch07.hint_no_subtract", "ch07.formula_iou"),
-                ("xywh", "ch07.hint_xywh", None), ("dice", "ch07.hint_dice", "ch07.formula_iou"),
-                ("giou", "ch07.hint_giou", "ch07.formula_iou")]
-
-
-def iou_suspects(a, b):
-    """``(value, hint)`` for every typical IoU mistake on the boxes ``a`` (N, 4) and ``b`` (M, 4)."""
-    return [(iou_matrix(a, b, rule), hint_text(key, formula)) for rule, key, formula in IOU_MISTAKES]
-
-
 def random_boxes(rng, n, size=100.0, min_side=2.0):
     """``n`` random xyxy boxes inside a ``size`` square, each side at least ``min_side``."""
     xy = rng.uniform(0, size * 0.7, size=(n, 2))
     wh = rng.uniform(min_side, size * 0.4, size=(n, 2))
     return np.concatenate([xy, xy + wh], axis=1)
+
+
+def run_detection_cases(name, func, cases, reference, mistakes, *, atol=1e-6, read=None, pattern=None, on_error=None):
+    """Chapter 07's :func:`~.core.run_cases`, with three hooks core's lacks: ``read(answer, *args)`` turns
+    the answer into what is compared and may fail with its own message (one number, kept indices in
+    range); ``pattern(answer, expected, *args)`` is the hint (text or None) for a wrong answer that no
+    :class:`~.core.Mistake` explains, read from the answer itself (its shape, a duplicate index);
+    ``on_error`` a hint key added when the student's code raises in a case without a hint of its own.
+
+    A failure's frames are cleared at once: :func:`~.core.compare` leaves its generator of mistakes
+    suspended, and closed later by the garbage collector while another check watches a student's call
+    it would count as a call into the checks (fairplay).
+    """
+    with Check(name) as c:
+        require_callable(func, name)
+        for case in cases:
+            c.case(case.title)
+            with hint(t(case.hint)) if case.hint else contextlib.nullcontext():
+                got = call_unchanged(func, *case.args, on_error=t(on_error) if on_error and not case.hint else None)
+                got = read(got, *case.args) if read else got
+                expected = reference(*case.args)
+                try:
+                    compare(got, expected, mistakes, case.args, rtol=RTOL, atol=atol,
+                            unexplained=pattern(got, expected, *case.args) if pattern else None)
+                except Failure as failure:
+                    traceback.clear_frames(failure.__traceback__)
+                    raise
+
+
+def one_number(got, *args):
+    """The answer as one number (:func:`~.core.as_number`), for ``read``."""
+    return as_number(got)
+
+
+# (rule of iou_matrix, hint key, formula key shown on a repeated failure)
+IOU_RULES = [("no_clamp", "ch07.hint_no_clamp", "ch07.formula_clamp"),
+             ("clamp_product", "ch07.hint_no_clamp", "ch07.formula_clamp"),
+             ("plus_one", "ch07.hint_plus_one", None), ("no_subtract", "ch07.hint_no_subtract", "ch07.formula_iou"),
+             ("xywh", "ch07.hint_xywh", None), ("dice", "ch07.hint_dice", "ch07.formula_iou"),
+             ("giou", "ch07.hint_giou", "ch07.formula_iou")]
+BOX_IOU_MISTAKES = ([Mistake(lambda a, b: iou_matrix(b, a), "ch07.hint_transposed")]
+                    + [Mistake(partial(iou_matrix, rule=rule), key, formula) for rule, key, formula in IOU_RULES])
+IOU_MISTAKES = [Mistake(lambda a, b, rule=rule: iou_matrix(a, b, rule)[0, 0], key, formula)
+                for rule, key, formula in IOU_RULES]
 
 
 # ======================================================================= iou
@@ -117,9 +136,8 @@ def _iou_cases():
         Case("ch07.case.iou_cross", (arr(4, 0, 6, 10), arr(0, 4, 10, 6))),
         Case("ch07.case.iou_fractional", (arr(0.5, 1.25, 3.75, 2.5), arr(1.5, 0.25, 2.0, 4.0))),
     ]
-    for i in range(6):
-        cases.append(Case("ch07.case.iou_random", tuple(random_boxes(rng, 2)), values={"i": i + 1}))
-    return cases
+    cases += [Case("ch07.case.iou_random", tuple(random_boxes(rng, 2)), values={"i": i + 1}) for i in range(6)]
+    return cases + [Case("ch07.case.iou_lists", ([0, 0, 2, 2], (1, 1, 3, 3)), hint="ch07.hint_lists")]
 
 
 def iou(func):
@@ -128,17 +146,8 @@ def iou(func):
     A Python float, a NumPy scalar or a 0-d array / tensor are accepted. Widths are x2 − x1
     (no + 1); boxes that only touch have IoU 0.
     """
-    with Check("iou") as c:
-        for case in _iou_cases():
-            c.case(case.title())
-            a, b = case.args
-            got = as_number(call_unchanged(func, a, b))
-            assert_close_or_explain(got, torchvision_box_iou(a, b)[0, 0],
-                                    [(s[0, 0], h) for s, h in iou_suspects(a, b)], rtol=RTOL, atol=1e-6)
-        c.case(t("ch07.case.iou_lists"))
-        got = as_number(call_unchanged(func, [0, 0, 2, 2], (1, 1, 3, 3), on_error=t("ch07.hint_lists")))
-        with hint(t("ch07.hint_lists")):
-            assert_close(got, 1 / 7, rtol=RTOL, atol=1e-6)
+    run_detection_cases("iou", func, _iou_cases(), lambda a, b: torchvision_box_iou(a, b)[0, 0], IOU_MISTAKES,
+                        read=one_number)
 
 
 # ======================================================================= box_iou
@@ -147,18 +156,23 @@ def _box_iou_cases():
     a3 = np.array([[0, 0, 2, 2], [10, 20, 50, 60], [0, 0, 4, 4]], dtype=np.float64)
     b2 = np.array([[1, 1, 3, 3], [2, 0, 3, 1]], dtype=np.float64)
     square = np.array([[0, 0, 2, 2], [1, 0, 5, 3], [4, 4, 6, 9]], dtype=np.float64)
+    empty = "ch07.hint_box_iou_empty"
     return [
         Case("ch07.case.box_iou_worked",
              (np.array([[0, 0, 2, 2]], dtype=np.float64), np.array([[1, 1, 3, 3]], dtype=np.float64))),
         Case("ch07.case.box_iou_3x2", (a3, b2)),
         Case("ch07.case.box_iou_square", (square, square + [0.5, -1.0, 0.5, 1.0])),
-        Case("ch07.case.box_iou_a_empty", (np.zeros((0, 4)), a3), "empty"),
-        Case("ch07.case.box_iou_b_empty", (b2, np.zeros((0, 4))), "empty"),
-        Case("ch07.case.box_iou_both_empty", (np.zeros((0, 4)), np.zeros((0, 4))), "empty"),
-        Case("ch07.case.box_iou_random", (random_boxes(rng, 7), random_boxes(rng, 5)), values={"n": 7, "m": 5}),
-        Case("ch07.case.box_iou_random", (random_boxes(rng, 1), random_boxes(rng, 9)), values={"n": 1, "m": 9}),
-        Case("ch07.case.box_iou_random", (random_boxes(rng, 12), random_boxes(rng, 12)), values={"n": 12, "m": 12}),
-    ]
+        Case("ch07.case.box_iou_a_empty", (np.zeros((0, 4)), a3), hint=empty),
+        Case("ch07.case.box_iou_b_empty", (b2, np.zeros((0, 4))), hint=empty),
+        Case("ch07.case.box_iou_both_empty", (np.zeros((0, 4)), np.zeros((0, 4))), hint=empty),
+    ] + [Case("ch07.case.box_iou_random", (random_boxes(rng, n), random_boxes(rng, m)), values={"n": n, "m": m})
+         for n, m in ((7, 5), (1, 9), (12, 12))]
+
+
+def _not_a_matrix(got, expected, a, b):
+    """The broadcasting hint for an answer that is not 2-D though neither input is empty (e.g. IoU of a[i]
+    with b[i] only: a diagonal)."""
+    return t("ch07.hint_broadcast") if len(a) and len(b) and getattr(got, "ndim", 2) != 2 else None
 
 
 def box_iou(func):
@@ -166,22 +180,8 @@ def box_iou(func):
 
     Empty inputs give an empty (0, M), (N, 0) or (0, 0) array.
     """
-    with Check("box_iou") as c:
-        for case in _box_iou_cases():
-            c.case(case.title())
-            a, b = case.args
-            empty = case.kind == "empty"
-            got = call_unchanged(func, a, b, on_error=t("ch07.hint_box_iou_empty") if empty else t("ch07.hint_broadcast"))
-            arr = to_numpy(got, kind=f"numpy.ndarray ({len(a)}, {len(b)})")
-            expected = torchvision_box_iou(a, b)
-            shape_message = t("check.shape", expected=expected.shape, got=arr.shape)
-            if arr.shape == expected.shape[::-1] and len(a) != len(b):
-                fail(shape_message + "\n" + t("ch07.hint_transposed"))
-            if arr.ndim != 2 and not empty:  # e.g. IoU of a[i] with b[i] only: a diagonal
-                fail(shape_message + "\n" + t("ch07.hint_broadcast"))
-            suspects = [(expected.T, t("ch07.hint_transposed"))] + iou_suspects(a, b)
-            assert_close_or_explain(arr, expected, suspects, rtol=RTOL, atol=1e-6,
-                                    unexplained=t("ch07.hint_box_iou_empty") if empty else None)
+    run_detection_cases("box_iou", func, _box_iou_cases(), torchvision_box_iou, BOX_IOU_MISTAKES,
+                        pattern=_not_a_matrix, on_error="ch07.hint_broadcast")
 
 
 register({

@@ -2,15 +2,19 @@
 
 A box is suppressed when its IoU with a kept, higher-scoring box is > the threshold (an IoU equal
 to the threshold does not suppress); the kept indices come highest score first. NMS keeps a box
-however low its score: a score cut-off is a separate step. A wrong answer is compared with what
-the typical mistakes give (a mask instead of indices, sorted by index, the lowest score first,
-``>=``, suppressed boxes suppressing others, positions in the sorted order, duplicates).
+however low its score: a score cut-off is a separate step. The named mistakes (core
+:class:`~.core.Mistake` records): a 0/1 mask instead of indices, positions in the sorted order,
+the lowest score first, ``>=``, suppressed boxes suppressing others, nothing kept. Read from the
+answer itself (:func:`_nms_pattern`): a duplicate index, the right set in another order (sorted
+by index), the lowest-scoring kept boxes dropped (a score cut-off or top-k).
 """
+from functools import partial
+
 import numpy as np
 
 from ..i18n import register, t
-from .ch07_iou import Case, hint_text, iou_matrix, random_boxes
-from .core import Check, call_unchanged, describe_type, fail, seed, to_numpy
+from .ch07_iou import iou_matrix, random_boxes, run_detection_cases
+from .core import Case, Mistake, describe_type, fail, seed, to_numpy
 
 __all__ = ["nms"]
 
@@ -21,11 +25,11 @@ def _torchvision_nms(boxes, scores, threshold):
 
     keep = tv_nms(torch.as_tensor(np.asarray(boxes, dtype=np.float64).reshape(-1, 4)),
                   torch.as_tensor(np.asarray(scores, dtype=np.float64)), float(threshold))
-    return [int(i) for i in keep]
+    return keep.numpy().astype(np.int64)
 
 
 def _nms_variant(boxes, scores, threshold, rule):
-    """NMS the way a typical mistake does it.
+    """NMS the way a typical mistake does it, the kept indices in the order it keeps them.
 
     ``ascending``: lowest score first; ``ge``: suppress when IoU >= threshold; ``chain``:
     a box survives only if no higher-scoring box at all, kept or suppressed, overlaps it.
@@ -33,17 +37,38 @@ def _nms_variant(boxes, scores, threshold, rule):
     ious = iou_matrix(boxes, boxes)
     order = np.argsort(scores, kind="stable") if rule == "ascending" else np.argsort(-scores, kind="stable")
     if rule == "chain":
-        return [int(i) for rank, i in enumerate(order) if not (ious[i, order[:rank]] > threshold).any()]
+        return np.array([i for rank, i in enumerate(order) if not (ious[i, order[:rank]] > threshold).any()], dtype=np.int64)
     keep, removed = [], np.zeros(len(boxes), dtype=bool)
     for i in order:
         if not removed[i]:
             keep.append(int(i))
             removed |= ious[i] >= threshold if rule == "ge" else ious[i] > threshold
-    return keep
+    return np.array(keep, dtype=np.int64)
 
 
-def _indices(got, n):
-    """The student's kept indices as a list of ints (list / tuple / array / tensor accepted)."""
+def _mask(boxes, scores, threshold):
+    """A 0/1 mask per box (keep or not) instead of the indices."""
+    mask = np.zeros(len(boxes), dtype=np.int64)
+    mask[_torchvision_nms(boxes, scores, threshold)] = 1
+    return mask
+
+
+def _positions(boxes, scores, threshold):
+    """The kept boxes' positions in the score order instead of their indices into ``boxes``."""
+    rank = np.argsort(np.argsort(-scores, kind="stable"), kind="stable")
+    return rank[_torchvision_nms(boxes, scores, threshold)]
+
+
+NMS_MISTAKES = [Mistake(_mask, "ch07.hint_nms_mask"),
+                Mistake(_positions, "ch07.hint_nms_positions", "ch07.formula_nms_positions"),
+                Mistake(partial(_nms_variant, rule="ascending"), "ch07.hint_nms_ascending", "ch07.formula_nms_descending"),
+                Mistake(partial(_nms_variant, rule="ge"), "ch07.hint_nms_ge"),
+                Mistake(partial(_nms_variant, rule="chain"), "ch07.hint_nms_chain"),
+                Mistake(lambda *args: np.zeros(0, dtype=np.int64), "ch07.hint_nms_none_kept")]
+
+
+def _indices(got, boxes, *args):
+    """The student's kept indices as an int64 array (list / tuple / array / tensor accepted), or a clear failure."""
     if isinstance(got, (list, tuple)):
         try:
             arr = np.asarray(got)
@@ -58,37 +83,26 @@ def _indices(got, n):
     if arr.dtype == bool:
         fail(t("ch07.not_indices", got=describe_type(arr)) + "\n" + t("ch07.hint_nms_mask"))
     if arr.size == 0:
-        return []  # np.array([]) is float64: harmless when empty
+        return np.zeros(0, dtype=np.int64)  # np.array([]) is float64: harmless when empty
     if not np.issubdtype(arr.dtype, np.integer):
         fail(t("ch07.indices_float", dtype=arr.dtype))
     for i in arr.tolist():
-        if not 0 <= i < n:
-            fail(t("ch07.indices_range", index=i, n=n, last=n - 1))
-    return [int(i) for i in arr.tolist()]
+        if not 0 <= i < len(boxes):
+            fail(t("ch07.indices_range", index=i, n=len(boxes), last=len(boxes) - 1))
+    return arr.astype(np.int64)
 
 
-def _nms_hint(got, expected, boxes, scores, threshold):
-    """The hint for a wrong list of kept indices (or None)."""
-    n = len(boxes)
-    order = [int(i) for i in np.argsort(-scores, kind="stable")]
-    if len(got) == n and set(got) <= {0, 1} and set(np.flatnonzero(got)) == set(expected):
-        return t("ch07.hint_nms_mask")
+def _nms_pattern(got, expected, *args):
+    """Both index lists, and the hint for what the wrong list itself shows (or no hint)."""
+    got, expected = got.tolist(), expected.tolist()
+    lists = t("ch07.indices_wrong", expected=expected, got=got)
     if len(set(got)) != len(got):
-        return t("ch07.hint_nms_duplicates")
+        return f"{lists}\n{t('ch07.hint_nms_duplicates')}"
     if sorted(got) == sorted(expected):
-        return t("ch07.hint_nms_order")
-    if got == [order.index(k) for k in expected]:
-        return hint_text("ch07.hint_nms_positions", "ch07.formula_nms_positions")
-    for rule, key, formula in (("ascending", "ch07.hint_nms_ascending", "ch07.formula_nms_descending"),
-                               ("ge", "ch07.hint_nms_ge", None), ("chain", "ch07.hint_nms_chain", None)):
-        variant = _nms_variant(boxes, scores, threshold, rule)
-        if set(variant) != set(expected) and set(got) == set(variant):
-            return hint_text(key, formula)
-    if not got:
-        return t("ch07.hint_nms_none_kept")
-    if got == [k for k in expected if k in got] and min(scores[got]) > max(scores[list(set(expected) - set(got))]):
-        return t("ch07.hint_nms_score_cut")  # the right boxes in the right order, but the lowest-scoring ones dropped
-    return None
+        return f"{lists}\n{t('ch07.hint_nms_order')}"
+    if got and got == expected[:len(got)]:  # the right boxes in the right order, but the lowest-scoring ones dropped
+        return f"{lists}\n{t('ch07.hint_nms_score_cut')}"
+    return lists
 
 
 def _clustered_boxes(rng, n, threshold, clusters=4):
@@ -117,7 +131,7 @@ def _nms_cases():
         Case("ch07.case.nms_touching", (a([[0, 0, 1, 1], [1, 0, 2, 1.0]]), a([0.8, 0.9]), 0.0)),
         Case("ch07.case.nms_identical", (np.tile([10, 10, 20, 30.0], (3, 1)), a([0.5, 0.7, 0.6]), 0.5)),
         Case("ch07.case.nms_one", (a([[3, 4, 8, 9.0]]), a([0.4]), 0.5)),
-        Case("ch07.case.nms_none", (np.zeros((0, 4)), np.zeros(0), 0.5), "empty"),
+        Case("ch07.case.nms_none", (np.zeros((0, 4)), np.zeros(0), 0.5), hint="ch07.hint_nms_empty"),
     ]
     for threshold, n in ((0.3, 20), (0.5, 30), (0.7, 40)):
         cases.append(Case("ch07.case.nms_random", (_clustered_boxes(rng, n, threshold), rng.permutation(n) / n + 0.01,
@@ -135,18 +149,7 @@ def nms(func):
     IoU equal to the threshold does not suppress). The indices may come as a list, an array
     or a tensor of ints; an empty result may have any dtype.
     """
-    with Check("nms") as c:
-        for case in _nms_cases():
-            c.case(case.title())
-            boxes, scores, threshold = case.args
-            boxes = np.asarray(boxes, dtype=np.float64)
-            on_error = t("ch07.hint_nms_empty") if case.kind == "empty" else None
-            got = _indices(call_unchanged(func, boxes, scores, threshold, on_error=on_error), len(boxes))
-            expected = _torchvision_nms(boxes, scores, threshold)
-            if got != expected:
-                extra = _nms_hint(got, expected, boxes, scores, threshold)
-                message = t("ch07.indices_wrong", expected=expected, got=got)
-                fail(f"{message}\n{extra}" if extra else message)
+    run_detection_cases("nms", func, _nms_cases(), _torchvision_nms, NMS_MISTAKES, read=_indices, pattern=_nms_pattern)
 
 
 register({
@@ -180,8 +183,8 @@ register({
         "en": "Index {index} is out of range (there are {n} boxes: 0 to {last}).",
     },
     "ch07.indices_wrong": {
-        "ja": "残す箱のインデックスが違います。期待 {expected}、実際 {got}。",
-        "en": "Wrong kept indices. Expected {expected}, got {got}.",
+        "ja": "残す箱のインデックス: 期待 {expected}、実際 {got}。",
+        "en": "Kept indices: expected {expected}, got {got}.",
     },
     # --- hints -------------------------------------------------------------------------------
     "ch07.hint_nms_mask": {

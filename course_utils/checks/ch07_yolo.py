@@ -6,16 +6,20 @@ confidence, then the C class values — with x, y the centre's offset inside the
 and w, h plain fractions of the image side (no square root: the loss takes √w, √h itself).
 The network's own output has 5B + C numbers per cell (B boxes); the target has one box.
 
-A wrong answer is compared with what the typical mistakes give: rows and columns swapped,
-x and y swapped, w and h relative to the cell, in pixels or as √w, √h, the centre in image
-coordinates, an integer cell size, a later box overwriting the first, and the cell's numbers
-in another order (the confidence first or last, the classes before the box).
+The named mistakes (core :class:`~.core.Mistake` records, each a ``mistake`` of
+:func:`_yolo_reference`): rows and columns swapped, x and y swapped, w and h relative to the cell,
+in pixels or as √w, √h, the centre in image coordinates, an integer cell size, and the cell's
+numbers in another order (the confidence first or last, the classes before the box). A later box
+overwriting the first is the case "two centres in one cell", whose own hint says the rule; a
+target of the wrong shape gets the hint for its shape (the network's 5B + C layout, or the general one).
 """
+from functools import partial
+
 import numpy as np
 
 from ..i18n import register, t
-from .ch07_iou import RTOL, Case, hint_text
-from .core import Check, assert_close_or_explain, call_unchanged, fail, seed, to_numpy
+from .ch07_iou import run_detection_cases
+from .core import Case, Mistake, seed
 
 __all__ = ["yolo_encode"]
 
@@ -35,7 +39,7 @@ def _yolo_reference(boxes, labels, S, num_classes, img_size, mistake=None):
         if not (0 <= row < S and 0 <= col < S):
             return None
         r, c = (col, row) if mistake == "swap" else (row, col)
-        if (r, c) in taken and mistake != "later_wins":
+        if (r, c) in taken:
             continue
         taken.add((r, c))
         vec = np.zeros(5 + num_classes)
@@ -64,18 +68,19 @@ def _apply_yolo_mistake(vec, mistake, cx, cy, w, h, cell, img_size):
     return vec
 
 
-YOLO_MISTAKES = [("swap", "ch07.hint_yolo_swap", "ch07.formula_yolo_cell"),
-                 ("xy_order", "ch07.hint_yolo_xy_order", None),
-                 ("wh_cell", "ch07.hint_yolo_wh_cell", "ch07.formula_yolo_wh"),
-                 ("wh_pixels", "ch07.hint_yolo_wh_pixels", None),
-                 ("sqrt_wh", "ch07.hint_yolo_sqrt", "ch07.formula_yolo_wh"),
-                 ("abs_image", "ch07.hint_yolo_absolute", "ch07.formula_yolo_xy"),
-                 ("abs_pixels", "ch07.hint_yolo_absolute", "ch07.formula_yolo_xy"),
-                 ("abs_cell", "ch07.hint_yolo_absolute", "ch07.formula_yolo_xy"),
-                 ("int_cell", "ch07.hint_yolo_int_cell", None),
-                 ("later_wins", "ch07.hint_yolo_shared", None),
-                 ("conf_first", "ch07.hint_yolo_layout", None), ("conf_last", "ch07.hint_yolo_layout", None),
-                 ("classes_first", "ch07.hint_yolo_layout", None)]
+# (mistake of _yolo_reference, hint key, formula key shown on a repeated failure)
+YOLO_RULES = [("swap", "ch07.hint_yolo_swap", "ch07.formula_yolo_cell"),
+              ("xy_order", "ch07.hint_yolo_xy_order", None),
+              ("wh_cell", "ch07.hint_yolo_wh_cell", "ch07.formula_yolo_wh"),
+              ("wh_pixels", "ch07.hint_yolo_wh_pixels", None),
+              ("sqrt_wh", "ch07.hint_yolo_sqrt", "ch07.formula_yolo_wh"),
+              ("abs_image", "ch07.hint_yolo_absolute", "ch07.formula_yolo_xy"),
+              ("abs_pixels", "ch07.hint_yolo_absolute", "ch07.formula_yolo_xy"),
+              ("abs_cell", "ch07.hint_yolo_absolute", "ch07.formula_yolo_xy"),
+              ("int_cell", "ch07.hint_yolo_int_cell", None),
+              ("conf_first", "ch07.hint_yolo_layout", None), ("conf_last", "ch07.hint_yolo_layout", None),
+              ("classes_first", "ch07.hint_yolo_layout", None)]
+YOLO_MISTAKES = [Mistake(partial(_yolo_reference, mistake=rule), key, formula) for rule, key, formula in YOLO_RULES]
 
 
 def _boxes_in_distinct_cells(rng, k, S, img_size):
@@ -94,11 +99,12 @@ def _yolo_cases():
     cases = [
         Case("ch07.case.yolo_worked", (boxes([100, 150, 260, 290]), ints(2), 7, 3, 448)),
         Case("ch07.case.yolo_two", (boxes([10, 300, 90, 420], [250, 20, 440, 200]), ints(1, 0), 7, 2, 448)),
-        Case("ch07.case.yolo_none", (boxes(), ints(), 7, 3, 448), "empty"),
-        Case("ch07.case.yolo_border", (boxes([32, 48, 96, 80], [0, 80, 32, 112]), ints(0, 1), 8, 2, 256), "border"),
+        Case("ch07.case.yolo_none", (boxes(), ints(), 7, 3, 448), hint="ch07.hint_yolo_empty"),
+        Case("ch07.case.yolo_border", (boxes([32, 48, 96, 80], [0, 80, 32, 112]), ints(0, 1), 8, 2, 256),
+             hint="ch07.hint_yolo_border"),
         Case("ch07.case.yolo_not_multiple", (boxes([60, 10, 80, 30], [40, 45, 60, 55]), ints(1, 0), 3, 2, 100)),
         Case("ch07.case.yolo_shared", (boxes([140, 140, 180, 170], [120, 130, 190, 190], [300, 300, 400, 420]),
-                                       ints(0, 2, 1), 7, 3, 448), "shared"),
+                                       ints(0, 2, 1), 7, 3, 448), hint="ch07.hint_yolo_shared"),
     ]
     for i, (S, C, img, k) in enumerate([(13, 5, 416, 6), (7, 20, 448, 4), (4, 3, 96, 5)]):
         cases.append(Case("ch07.case.yolo_random", (_boxes_in_distinct_cells(rng, k, S, img), rng.integers(0, C, size=k),
@@ -106,14 +112,13 @@ def _yolo_cases():
     return cases
 
 
-YOLO_CASE_HINTS = {"empty": "ch07.hint_yolo_empty", "border": "ch07.hint_yolo_border", "shared": "ch07.hint_yolo_shared"}
-
-
-def _shape_hint(shape, S, C):
+def _shape_hint(got, expected, boxes, labels, S, C, img_size):
     """The hint for a target of the wrong shape: the network's 5B + C layout (B = 2), or the general one."""
-    if tuple(shape) == (S, S, 5 * 2 + C):
-        return t("ch07.hint_yolo_5b", shape=(S, S, 5 + C))
-    return t("ch07.hint_yolo_shape", shape=(S, S, 5 + C))
+    shape = getattr(got, "shape", None)
+    if shape is None or tuple(shape) == expected.shape:
+        return None
+    key = "ch07.hint_yolo_5b" if tuple(shape) == (S, S, 5 * 2 + C) else "ch07.hint_yolo_shape"
+    return t(key, shape=expected.shape)
 
 
 def yolo_encode(func):
@@ -129,19 +134,8 @@ def yolo_encode(func):
     right / below (floor, offset 0); when two centres fall in one cell, the first box in the
     list wins and later ones are skipped (a cell is responsible for one object).
     """
-    with Check("yolo_encode") as c:
-        for case in _yolo_cases():
-            c.case(case.title())
-            boxes, labels, S, C, img_size = case.args
-            case_hint = t(YOLO_CASE_HINTS[case.kind]) if case.kind else None
-            got = call_unchanged(func, boxes, labels, S, C, img_size, on_error=case_hint)
-            expected = _yolo_reference(boxes, labels, S, C, img_size)
-            arr = to_numpy(got, kind=f"numpy.ndarray {expected.shape}")
-            if arr.shape != expected.shape:
-                fail(t("check.shape", expected=expected.shape, got=arr.shape) + "\n" + _shape_hint(arr.shape, S, C))
-            suspects = [(_yolo_reference(boxes, labels, S, C, img_size, m), hint_text(key, formula))
-                        for m, key, formula in YOLO_MISTAKES]
-            assert_close_or_explain(arr, expected, suspects, rtol=RTOL, atol=1e-5, unexplained=case_hint)
+    run_detection_cases("yolo_encode", func, _yolo_cases(), _yolo_reference, YOLO_MISTAKES, atol=1e-5,
+                        pattern=_shape_hint)
 
 
 register({
