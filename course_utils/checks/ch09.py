@@ -17,18 +17,141 @@ Conventions checked here (the notebook states them too):
   ``F.softplus`` pass.
 - The gradient of the student's loss with respect to the logits must equal the reference
   gradient (so a ``.detach()``, ``.item()`` or ``torch.no_grad()`` on the way fails).
+
+The cases of both losses are core :class:`~.core.Case` records (``values["name"]`` says which
+loss); the typical wrong losses are :class:`~.core.Mistake` records compared by
+:func:`~.core.compare`; the gradients are compared in this module's own loop.
 """
 import numbers
+import traceback
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from ..i18n import register, t
-from .core import (Check, assert_close, assert_close_or_explain, call, expect, fail, failure_text, require_callable,
-                   seed)
+from .core import Case, Check, Failure, Mistake, call, compare, expect, fail, failure_text, require_callable, seed
 
 __all__ = ["gan_losses"]
+
+
+def _bce(x, label, reduction="mean"):
+    return F.binary_cross_entropy_with_logits(x, torch.full_like(x, float(label)), reduction=reduction)
+
+
+def _clamped(x, label):
+    return F.binary_cross_entropy(torch.sigmoid(x), torch.full_like(x, float(label)))
+
+
+def _d_ref(real, fake):
+    return _bce(real, 1) + _bce(fake, 0)
+
+
+def _g_ref(fake):
+    return _bce(fake, 1)
+
+
+def _concatenated(real, fake):
+    """One mean over real and fake together, instead of one mean per batch."""
+    labels = torch.cat([torch.ones(real.numel()), torch.zeros(fake.numel())])
+    return F.binary_cross_entropy_with_logits(torch.cat([real.flatten(), fake.flatten()]), labels)
+
+
+D_MISTAKES = [Mistake(lambda real, fake: _clamped(real, 1) + _clamped(fake, 0), "ch09.clamped"),
+              Mistake(lambda real, fake: _bce(real, 1, "sum") + _bce(fake, 0, "sum"), "ch09.sum"),
+              Mistake(_concatenated, "ch09.concat"),
+              Mistake(lambda real, fake: _bce(real, 0) + _bce(fake, 1), "ch09.swapped"),
+              Mistake(lambda real, fake: -_d_ref(real, fake), "ch09.sign"),
+              Mistake(lambda real, fake: _bce(real, 1), "ch09.one_term"),
+              Mistake(lambda real, fake: _bce(fake, 0), "ch09.one_term")]
+G_MISTAKES = [Mistake(lambda fake: _clamped(fake, 1), "ch09.clamped"),
+              Mistake(lambda fake: -_bce(fake, 0), "ch09.saturating"),
+              Mistake(lambda fake: _bce(fake, 0), "ch09.g_label"),
+              Mistake(lambda fake: _bce(fake, 1, "sum"), "ch09.sum"),
+              Mistake(lambda fake: -_g_ref(fake), "ch09.g_sign")]
+# each loss: (reference, named mistakes, the names of its arguments)
+LOSSES = {"d_loss": (_d_ref, D_MISTAKES, ("real_logits", "fake_logits")),
+          "g_loss": (_g_ref, G_MISTAKES, ("fake_logits",))}
+
+
+def _listed(values) -> str:
+    """Logits for a case name: [2, -1, 0.5, 3]."""
+    return "[" + ", ".join(f"{v:g}" for v in values) + "]"
+
+
+def _gan_cases():
+    """The cases of both losses; ``values["name"]`` says which loss a case is for."""
+    gen = torch.Generator().manual_seed(seed(9))
+    randn = lambda *shape: torch.randn(*shape, generator=gen)
+    real_w, fake_w = [2.0, -1.0, 0.5, 3.0], [-2.0, 0.0, 1.5, -0.5]
+    large = [100.0, -100.0, 200.0, -200.0, 0.5]
+    d, g = {"name": "d_loss"}, {"name": "g_loss"}
+    return [
+        Case("ch09.case.worked", (torch.tensor(real_w), torch.tensor(fake_w)),
+             values={**d, "real": _listed(real_w), "fake": _listed(fake_w)}),
+        Case("ch09.case.column", (randn(8, 1), randn(8, 1)), values={**d, "shape": (8, 1)}),
+        Case("ch09.case.sizes", (randn(6) + 1.0, randn(3) - 1.0), values={**d, "nr": 6, "nf": 3}),
+        Case("ch09.case.large", (torch.tensor(large), torch.tensor(large[::-1])), values={**d, "values": _listed(large)}),
+        Case("ch09.case.random", (3 * randn(64), 3 * randn(64)), values={**d, "shape": (64,)}),
+        Case("ch09.case.worked_g", (torch.tensor(fake_w),), values={**g, "fake": _listed(fake_w)}),
+        Case("ch09.case.column", (randn(8, 1),), values={**g, "shape": (8, 1)}),
+        Case("ch09.case.large", (torch.tensor(large),), values={**g, "values": _listed(large)}),
+        Case("ch09.case.random", (3 * randn(64),), values={**g, "shape": (64,)}),
+    ]
+
+
+def _scalar(out, name):
+    """The student's loss as a 0-dim tensor, or a clear failure (a loss must stay a tensor in the graph)."""
+    if isinstance(out, (numbers.Number, np.generic)) and not isinstance(out, bool):
+        fail(t("ch09.python_number", name=name, got=repr(out), kind=type(out).__name__))
+    if not isinstance(out, torch.Tensor):
+        fail(t("ch09.not_tensor", name=name, got=type(out).__name__))
+    if out.numel() != 1:
+        fail(t("ch09.not_scalar", name=name, got=tuple(out.shape)))
+    expect(out.is_floating_point(), t("check.dtype", expected="float", got=out.dtype))
+    return out.reshape(())
+
+
+def _compare_gradients(name, out, leaves, inputs, reference, arg_names):
+    """The gradient of the student's loss with respect to each input, against the reference's."""
+    expect(out.requires_grad, t("ch09.detached", name=name))
+    grads = call(torch.autograd.grad, out, leaves, allow_unused=True)
+    ref_leaves = [x.detach().clone().requires_grad_(True) for x in inputs]
+    ref_grads = torch.autograd.grad(reference(*ref_leaves), ref_leaves)
+    for arg, g, r, x in zip(arg_names, grads, ref_grads, inputs):
+        expect(g is not None, t("ch09.no_grad_to", name=name, arg=arg))
+        # compare where the loss is smooth: at a logit of exactly 0 the textbook stable form
+        # max(x, 0) - x·z + log1p(exp(-|x|)) has a sub-gradient of its own
+        smooth = x.detach() != 0
+        message = failure_text(compare, g.double()[smooth], r.double()[smooth], rtol=1e-4, atol=1e-7)
+        if message is not None:
+            fail(f"{t('ch09.grad_wrong', name=name, arg=arg)}\n{message}")
+
+
+def _run(func, name, inputs):
+    """Call ``func`` on leaf copies of ``inputs``; compare its value (named mistakes) and its gradient."""
+    reference, mistakes, arg_names = LOSSES[name]
+    require_callable(func, name)
+    leaves = [x.detach().clone().requires_grad_(True) for x in inputs]
+    out = _scalar(call(func, *leaves), name)
+    plain = [x.detach().clone() for x in inputs]
+    try:
+        compare(out.detach().double(), reference(*plain).double(), mistakes, plain, rtol=1e-5, atol=1e-5,
+                nonfinite=t("ch09.overflow"))
+    except Failure as failure:  # close compare's generator of mistakes now, not inside a later watched call
+        traceback.clear_frames(failure.__traceback__)
+        raise
+    _compare_gradients(name, out, leaves, inputs, reference, arg_names)
+
+
+def gan_losses(d_loss, g_loss):
+    """``d_loss(real_logits, fake_logits)`` and ``g_loss(fake_logits)``, checked against torch's BCE."""
+    funcs = {"d_loss": d_loss, "g_loss": g_loss}
+    with Check("gan_losses") as c:
+        for case in _gan_cases():
+            c.case(case.title)
+            _run(funcs[case.values["name"]], case.values["name"], case.args)
+
 
 register({
     # ---------------------------------------------------------------- case names
@@ -117,115 +240,3 @@ register({
         "ja": "ヒント: 生成器は識別器に「本物」(1) と言わせたいので、ラベルは 1 です: BCE(fake, 1)。0 だと識別器の味方になってしまいます。",
         "en": "Hint: the generator wants the discriminator to say \"real\" (1), so the label is 1: BCE(fake, 1). With 0 it helps the discriminator."},
 })
-
-
-def _fmt(values) -> str:
-    return "[" + ", ".join(f"{v:g}" for v in values) + "]"
-
-
-def _bce(x, label, reduction="mean"):
-    return F.binary_cross_entropy_with_logits(x, torch.full_like(x, float(label)), reduction=reduction)
-
-
-def _clamped(x, label):
-    return F.binary_cross_entropy(torch.sigmoid(x), torch.full_like(x, float(label)))
-
-
-def _d_ref(real, fake):
-    return _bce(real, 1) + _bce(fake, 0)
-
-
-def _g_ref(fake):
-    return _bce(fake, 1)
-
-
-def _d_suspects(real, fake):
-    both = torch.cat([real.flatten(), fake.flatten()])
-    labels = torch.cat([torch.ones(real.numel()), torch.zeros(fake.numel())])
-    return [
-        (_clamped(real, 1) + _clamped(fake, 0), t("ch09.clamped")),
-        (_bce(real, 1, "sum") + _bce(fake, 0, "sum"), t("ch09.sum")),
-        (F.binary_cross_entropy_with_logits(both, labels), t("ch09.concat")),
-        (_bce(real, 0) + _bce(fake, 1), t("ch09.swapped")),
-        (-_d_ref(real, fake), t("ch09.sign")),
-        (_bce(real, 1), t("ch09.one_term")),
-        (_bce(fake, 0), t("ch09.one_term")),
-    ]
-
-
-def _g_suspects(fake):
-    return [
-        (_clamped(fake, 1), t("ch09.clamped")),
-        (-_bce(fake, 0), t("ch09.saturating")),
-        (_bce(fake, 0), t("ch09.g_label")),
-        (_bce(fake, 1, "sum"), t("ch09.sum")),
-        (-_g_ref(fake), t("ch09.g_sign")),
-    ]
-
-
-def _scalar(out, name):
-    """The student's loss as a 0-dim tensor, or a clear failure."""
-    if isinstance(out, (numbers.Number, np.generic)) and not isinstance(out, bool):
-        fail(t("ch09.python_number", name=name, got=repr(out), kind=type(out).__name__))
-    if not isinstance(out, torch.Tensor):
-        fail(t("ch09.not_tensor", name=name, got=type(out).__name__))
-    if out.numel() != 1:
-        fail(t("ch09.not_scalar", name=name, got=tuple(out.shape)))
-    expect(out.is_floating_point(), t("check.dtype", expected="float", got=out.dtype))
-    return out.reshape(())
-
-
-def _run(func, name, ref, suspects, inputs, arg_names):
-    """Call ``func`` on leaf copies of ``inputs``; compare its value and its gradient."""
-    require_callable(func, name)
-    leaves = [x.detach().clone().requires_grad_(True) for x in inputs]
-    out = _scalar(call(func, *leaves), name)
-    plain = [x.detach().clone() for x in inputs]
-    assert_close_or_explain(out.detach().double(), ref(*plain).double(),
-                            [(candidate.double(), text) for candidate, text in suspects(*plain)],
-                            rtol=1e-5, atol=1e-5, nonfinite=t("ch09.overflow"))
-    expect(out.requires_grad, t("ch09.detached", name=name))
-    grads = call(torch.autograd.grad, out, leaves, allow_unused=True)
-    ref_leaves = [x.detach().clone().requires_grad_(True) for x in inputs]
-    ref_grads = torch.autograd.grad(ref(*ref_leaves), ref_leaves)
-    for arg, g, r, x in zip(arg_names, grads, ref_grads, inputs):
-        expect(g is not None, t("ch09.no_grad_to", name=name, arg=arg))
-        # compare where the loss is smooth: at a logit of exactly 0 the textbook stable form
-        # max(x, 0) - x·z + log1p(exp(-|x|)) has a sub-gradient of its own
-        smooth = x.detach() != 0
-        message = failure_text(assert_close, g.double()[smooth], r.double()[smooth], rtol=1e-4, atol=1e-7)
-        if message is not None:
-            fail(f"{t('ch09.grad_wrong', name=name, arg=arg)}\n{message}")
-
-
-def gan_losses(d_loss, g_loss):
-    """``d_loss(real_logits, fake_logits)`` and ``g_loss(fake_logits)``, checked against torch's BCE."""
-    gen = torch.Generator().manual_seed(seed(9))
-    real_w = [2.0, -1.0, 0.5, 3.0]
-    fake_w = [-2.0, 0.0, 1.5, -0.5]
-    large = [100.0, -100.0, 200.0, -200.0, 0.5]
-    with Check("gan_losses") as c:
-        d_cases = [
-            (t("ch09.case.worked", name="d_loss", real=_fmt(real_w), fake=_fmt(fake_w)),
-             torch.tensor(real_w), torch.tensor(fake_w)),
-            (t("ch09.case.column", name="d_loss", shape=(8, 1)),
-             torch.randn(8, 1, generator=gen), torch.randn(8, 1, generator=gen)),
-            (t("ch09.case.sizes", name="d_loss", nr=6, nf=3),
-             torch.randn(6, generator=gen) + 1.0, torch.randn(3, generator=gen) - 1.0),
-            (t("ch09.case.large", name="d_loss", values=_fmt(large)),
-             torch.tensor(large), torch.tensor(large[::-1])),
-            (t("ch09.case.random", name="d_loss", shape=(64,)),
-             3 * torch.randn(64, generator=gen), 3 * torch.randn(64, generator=gen)),
-        ]
-        for case, real, fake in d_cases:
-            c.case(case)
-            _run(d_loss, "d_loss", _d_ref, _d_suspects, (real, fake), ("real_logits", "fake_logits"))
-        g_cases = [
-            (t("ch09.case.worked_g", name="g_loss", fake=_fmt(fake_w)), torch.tensor(fake_w)),
-            (t("ch09.case.column", name="g_loss", shape=(8, 1)), torch.randn(8, 1, generator=gen)),
-            (t("ch09.case.large", name="g_loss", values=_fmt(large)), torch.tensor(large)),
-            (t("ch09.case.random", name="g_loss", shape=(64,)), 3 * torch.randn(64, generator=gen)),
-        ]
-        for case, fake in g_cases:
-            c.case(case)
-            _run(g_loss, "g_loss", _g_ref, _g_suspects, (fake,), ("fake_logits",))
