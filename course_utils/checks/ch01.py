@@ -2,18 +2,140 @@
 
 Return values: a perceptron outputs 0 or 1. We accept any single number whose value is
 exactly 0 or 1 — ``int``, ``bool`` (``True``/``False``), ``0.0``/``1.0``, NumPy scalars,
-0-d arrays or tensors — because ``int(X >= th)``, ``X >= th`` and ``float(...)`` are all
-fair ways to write it. Anything else (the sum X itself, ``None``, an array of several
+0-d or one-element arrays or tensors — because ``int(X >= th)``, ``X >= th`` and ``float(...)``
+are all fair ways to write it. Anything else (the sum X itself, ``None``, an array of several
 values, a string) fails with a message that says what came back.
+
+Named mistakes: an answer of 0 or 1 that is wrong on a case equals *every* typical mistake that is
+wrong there (there are only two values), so matching the answer against :class:`.core.Mistake`
+records could not tell them apart. Instead each case is built to catch one mistake and carries its
+hint (:class:`.core.Case` ``hint``): at the threshold ``>`` instead of ``>=``, with fractions an
+``int`` cast, otherwise the rule itself (its code only when the same case fails again). A gate's
+hint is the one of its gate (:data:`GATE_HINTS`).
 """
 import numbers
 
 import numpy as np
 
 from ..i18n import register, t
-from .core import Check, call, call_unchanged, fail, on_repeat, require_callable, seed
+from .core import (Case, Check, call, call_unchanged, compare, expect, fail, hint, on_repeat, require_callable, seed,
+                   to_numpy)
 
 __all__ = ["perceptron", "logic_gates"]
+
+
+def _as_binary(value, x=None, w=None) -> int:
+    """The student's output as the int 0 or 1, or a failure naming what came back."""
+    if value is None:
+        fail(t("ch01.not_binary", got="None", extra=t("ch01.none")))
+    if isinstance(value, (str, bytes, list, tuple, dict, set)):
+        fail(t("ch01.not_binary", got=f"{type(value).__name__} {value!r}"[:80], extra=""))
+    arr = to_numpy(value, kind="0 or 1")
+    if arr.size != 1:
+        fail(t("ch01.not_binary", got=f"ndarray shape {arr.shape}", extra=t("ch01.array_returned")))
+    number = arr.reshape(()).item()
+    if not isinstance(number, (bool, numbers.Real)):
+        fail(t("ch01.not_binary", got=f"{type(number).__name__} {number!r}"[:80], extra=""))
+    if number in (0, 1):
+        return int(number)
+    returned_sum = x is not None and np.isclose(float(number), float(np.dot(x, w)))
+    fail(t("ch01.not_binary", got=repr(number), extra=t("ch01.sum_returned") if returned_sum else ""))
+
+
+def _vector(v) -> str:
+    return "(" + ", ".join(f"{float(a):g}" for a in v) + ")"
+
+
+def _case(key, x, w, th, hint_key, i=0) -> Case:
+    x, w = np.asarray(x, dtype=np.float64), np.asarray(w, dtype=np.float64)
+    return Case(key, (x, w, th), hint_key, values={"x": _vector(x), "w": _vector(w), "th": f"{th:g}", "i": i})
+
+
+def _perceptron_cases() -> list:
+    rng = np.random.default_rng(seed(1))
+    cases = [
+        _case("ch01.case.source", [5, 2, 3], [0.1, 0.7, 0.2], 3.0, "ch01.hint.source"),  # the worked example
+        _case("ch01.case.source_above", [5, 2, 3], [0.1, 0.7, 0.2], 2.0, "ch01.hint.general"),
+    ]
+    # exactly at the threshold, in numbers that floating point represents exactly: > instead of >=
+    for x, w, th in (([1, 1], [0.5, 0.5], 1.0), ([0, 0], [0.5, 0.5], 0.0), ([2, 1, 0], [0.25, 0.5, 4.0], 1.0)):
+        cases.append(_case("ch01.case.equal", x, w, th, "ch01.hint.equal"))
+    for x, w, th in (([1, 1], [0.5, 0.5], 1.25), ([1, 0], [-0.5, -0.5], -0.75), ([1, 1], [-0.5, -0.5], -0.75),
+                     ([0, 3], [2.0, -1.0], -4.0)):
+        cases.append(_case("ch01.case.fixed", x, w, th, "ch01.hint.general"))
+    # fractions that an int cast of x, w or th would lose; the last one a rounded X misses
+    for x, w, th in (([0.5, 0.5], [1.0, 1.0], 1.0), ([1, 1], [0.75, 0.75], 1.5), ([1, 1], [0.625, 0.625], 1.5),
+                     ([2, 1], [0.25, 0.25], 0.75), ([1, 1], [0.7, 0.7], 1.2)):
+        cases.append(_case("ch01.case.fraction", x, w, th, "ch01.hint.int_cast"))
+    for _ in range(6):  # random cases, drawn anew in the instructor's grading run
+        n = int(rng.integers(2, 6))
+        x, w = np.round(rng.normal(size=n), 2), np.round(rng.normal(size=n), 2)
+        th = round(float(np.dot(x, w)) + float(rng.choice([-1, 1])) * float(rng.uniform(0.1, 1.0)), 3)
+        cases.append(_case("ch01.case.random", x, w, th, "ch01.hint.general", i=len(cases)))
+    return cases
+
+
+def _perceptron_reference(x, w, th) -> int:
+    return int(float(np.dot(x, w)) >= th)
+
+
+def _case_hint(key) -> str:
+    """A case's hint; the rule's code only when the same case fails again."""
+    return t(key) + (on_repeat(t("ch01.hint.general_code")) if key == "ch01.hint.general" else "")
+
+
+def perceptron(func):
+    """``perceptron(x, w, th) -> 0 or 1``: fires (1) when x·w >= th."""
+    with Check("perceptron") as c:
+        require_callable(func, "perceptron")
+        for case in _perceptron_cases():
+            c.case(case.title)
+            x, w, th = case.args
+            got = _as_binary(call_unchanged(func, *case.args), x, w)
+            with hint(_case_hint(case.hint)), hint(t("ch01.sums", X=float(np.dot(x, w)), th=th)):
+                compare(got, _perceptron_reference(*case.args))  # the reference only after the student's call
+
+
+_INPUTS = ((0, 0), (0, 1), (1, 0), (1, 1))
+_RULES = {"AND": lambda a, b: a & b, "OR": lambda a, b: a | b, "NAND": lambda a, b: 1 - (a & b),
+          "XOR": lambda a, b: a ^ b}
+# each gate's hint, and what only a repeated failure adds (XOR's wiring)
+GATE_HINTS = {"AND": ("ch01.hint.gate_equal", None), "OR": ("ch01.hint.gate_equal", None),
+              "NAND": ("ch01.hint.nand", None), "XOR": ("ch01.hint.xor", "ch01.hint.xor_recipe")}
+
+
+def _table_text(outputs) -> str:
+    return "  ".join(f"({a},{b})→{o}" for (a, b), o in zip(_INPUTS, outputs))
+
+
+def _gate_hint(name) -> str:
+    key, repeat = GATE_HINTS[name]
+    return t(key) + (on_repeat(t(repeat)) if repeat else "")
+
+
+def logic_gates(AND, OR, NAND, XOR):
+    """``AND(x1, x2)``, ``OR``, ``NAND``, ``XOR``: each returns 0 or 1 for inputs 0/1.
+
+    Each gate's four cases run first; its truth table is compared after, so that a failure shows
+    the whole table beside the right one and names the first input where they differ.
+    """
+    gates = {"AND": AND, "OR": OR, "NAND": NAND, "XOR": XOR}
+    with Check("logic_gates") as c:
+        for name, func in gates.items():
+            require_callable(func, name)
+        for name, func in gates.items():
+            cases = [Case("ch01.case.gate", (x1, x2), values={"gate": name, "x1": x1, "x2": x2}) for x1, x2 in _INPUTS]
+            outputs = []
+            for case in cases:
+                c.case(case.title)
+                outputs.append(_as_binary(call(func, *case.args)))
+            want = [_RULES[name](*case.args) for case in cases]  # only after the student's calls
+            for case, got, expected in zip(cases, outputs, want):
+                c.current = case.title
+                expect(got == expected, t("ch01.gate_wrong", gate=name, x1=case.args[0], x2=case.args[1],
+                                          expected=expected, got=got, table=_table_text(outputs),
+                                          want=_table_text(want), hint=_gate_hint(name)))
+
 
 register({
     # case names
@@ -39,8 +161,7 @@ register({
                                 "and return 0 or 1."},
     "ch01.array_returned": {"ja": "1 つの数を返してください。要素ごとに比べていませんか? まず合計 X = x·w を求めます。",
                             "en": "Return one number. Did you compare element by element? First add up X = x·w."},
-    "ch01.wrong": {"ja": "期待 {expected}、実際 {got} (X = x·w = {X:.6g}, th = {th:.6g})。{hint}",
-                   "en": "Expected {expected}, got {got} (X = x·w = {X:.6g}, th = {th:.6g}). {hint}"},
+    "ch01.sums": {"ja": "(X = x·w = {X:.6g}、th = {th:.6g})", "en": "(X = x·w = {X:.6g}, th = {th:.6g})"},
     "ch01.hint.equal": {
         "ja": "X が th とちょうど等しいときは発火 (1) します: 条件は X ≥ th です。> ではなく >= を使っていますか?",
         "en": "When X equals th exactly the perceptron fires (1): the rule is X ≥ th. "
@@ -76,122 +197,3 @@ register({
                              "en": "\nHint: watch the case where the weighted sum equals the threshold exactly "
                                    "(e.g. 0.5 + 0.5 and 1.0): >= and > differ there."},
 })
-
-_NOTHING = ""
-
-
-def _as_binary(value, x=None, w=None):
-    """The student's output as the int 0 or 1, or a failure naming what came back."""
-    if value is None:
-        fail(t("ch01.not_binary", got="None", extra=t("ch01.none")))
-    try:
-        import torch
-
-        if isinstance(value, torch.Tensor):
-            value = value.detach().cpu().numpy()
-    except ImportError:  # pragma: no cover
-        pass
-    if isinstance(value, np.ndarray):
-        if value.size != 1:
-            fail(t("ch01.not_binary", got=f"ndarray shape {value.shape}", extra=t("ch01.array_returned")))
-        value = value.reshape(()).item()
-    if isinstance(value, np.generic):
-        value = value.item()
-    if not isinstance(value, (bool, numbers.Real)):
-        fail(t("ch01.not_binary", got=f"{type(value).__name__} {value!r}"[:80], extra=_NOTHING))
-    if value in (0, 1):
-        return int(value)
-    extra = _NOTHING
-    if x is not None and np.isclose(float(value), float(np.dot(x, w))):
-        extra = t("ch01.sum_returned")
-    fail(t("ch01.not_binary", got=repr(value), extra=extra))
-
-
-def _fmt_vec(v) -> str:
-    return "(" + ", ".join(f"{float(a):g}" for a in v) + ")"
-
-
-def perceptron(func):
-    """``perceptron(x, w, th) -> 0 or 1``: fires (1) when x·w >= th."""
-    rng = np.random.default_rng(seed(1))
-    cases = [
-        # (case key, x, w, th, hint key)
-        ("ch01.case.source", [5, 2, 3], [0.1, 0.7, 0.2], 3.0, "ch01.hint.source"),
-        ("ch01.case.source_above", [5, 2, 3], [0.1, 0.7, 0.2], 2.0, "ch01.hint.general"),
-        # exactly at the threshold, in numbers that floating point represents exactly
-        ("ch01.case.equal", [1, 1], [0.5, 0.5], 1.0, "ch01.hint.equal"),
-        ("ch01.case.equal", [0, 0], [0.5, 0.5], 0.0, "ch01.hint.equal"),
-        ("ch01.case.equal", [2, 1, 0], [0.25, 0.5, 4.0], 1.0, "ch01.hint.equal"),
-        ("ch01.case.fixed", [1, 1], [0.5, 0.5], 1.25, "ch01.hint.general"),
-        ("ch01.case.fixed", [1, 0], [-0.5, -0.5], -0.75, "ch01.hint.general"),
-        ("ch01.case.fixed", [1, 1], [-0.5, -0.5], -0.75, "ch01.hint.general"),
-        ("ch01.case.fixed", [0, 3], [2.0, -1.0], -4.0, "ch01.hint.general"),
-        # fractions that an int cast of x, w or th would lose
-        ("ch01.case.fraction", [0.5, 0.5], [1.0, 1.0], 1.0, "ch01.hint.int_cast"),
-        ("ch01.case.fraction", [1, 1], [0.75, 0.75], 1.5, "ch01.hint.int_cast"),
-        ("ch01.case.fraction", [1, 1], [0.625, 0.625], 1.5, "ch01.hint.int_cast"),
-        ("ch01.case.fraction", [2, 1], [0.25, 0.25], 0.75, "ch01.hint.int_cast"),
-        ("ch01.case.fraction", [1, 1], [0.7, 0.7], 1.2, "ch01.hint.int_cast"),  # a rounded X misses it
-    ]
-    for i in range(6):
-        n = int(rng.integers(2, 6))
-        x = np.round(rng.normal(size=n), 2)
-        w = np.round(rng.normal(size=n), 2)
-        X = float(np.dot(x, w))
-        th = round(X + float(rng.choice([-1, 1])) * float(rng.uniform(0.1, 1.0)), 3)
-        cases.append(("ch01.case.random", x, w, th, "ch01.hint.general"))
-
-    with Check("perceptron") as c:
-        require_callable(func, "perceptron")
-        for i, (key, x, w, th, hint) in enumerate(cases):
-            x = np.asarray(x, dtype=np.float64)
-            w = np.asarray(w, dtype=np.float64)
-            c.case(t(key, x=_fmt_vec(x), w=_fmt_vec(w), th=f"{th:g}", i=i))
-            got = _as_binary(call_unchanged(func, x, w, th), x, w)
-            X = float(np.dot(x, w))  # the expected value is computed only after the student's call
-            expected = int(X >= th)
-            if got != expected:
-                extra = on_repeat(t("ch01.hint.general_code")) if hint == "ch01.hint.general" else ""
-                fail(t("ch01.wrong", expected=expected, got=got, X=X, th=th, hint=t(hint) + extra))
-
-
-_INPUTS = ((0, 0), (0, 1), (1, 0), (1, 1))
-_RULES = {"AND": lambda a, b: a & b, "OR": lambda a, b: a | b, "NAND": lambda a, b: 1 - (a & b),
-          "XOR": lambda a, b: a ^ b}
-
-
-def _truth_table(name):
-    return tuple(_RULES[name](a, b) for a, b in _INPUTS)
-
-
-def _table_text(outputs) -> str:
-    return "  ".join(f"({a},{b})→{o}" for (a, b), o in zip(_INPUTS, outputs))
-
-
-def logic_gates(AND, OR, NAND, XOR):
-    """``AND(x1, x2)``, ``OR``, ``NAND``, ``XOR``: each returns 0 or 1 for inputs 0/1."""
-    gates = {"AND": AND, "OR": OR, "NAND": NAND, "XOR": XOR}
-    with Check("logic_gates") as c:
-        for name, func in gates.items():
-            require_callable(func, name)
-        for name, func in gates.items():
-            outputs, cases = [], []
-            for x1, x2 in _INPUTS:
-                c.case(t("ch01.case.gate", gate=name, x1=x1, x2=x2))
-                outputs.append(_as_binary(call(func, x1, x2)))
-                cases.append(c.current)
-            want = _truth_table(name)  # only after the student's calls
-            first_wrong = next(((x1, x2, e, g, case) for (x1, x2), e, g, case in zip(_INPUTS, want, outputs, cases)
-                                if g != e), None)
-            if first_wrong is not None:
-                x1, x2, expected, got, case = first_wrong
-                c.current = case
-                hint = ""
-                if name == "XOR":
-                    hint = t("ch01.hint.xor") + on_repeat(t("ch01.hint.xor_recipe"))  # the wiring: a second time
-                elif name == "NAND":
-                    hint = t("ch01.hint.nand")
-                else:
-                    hint = t("ch01.hint.gate_equal")
-                fail(t("ch01.gate_wrong", gate=name, x1=x1, x2=x2, expected=expected, got=got,
-                       table=_table_text(outputs), want=_table_text(want), hint=hint))
