@@ -794,7 +794,7 @@ def test_stack_walking_answers_find_no_expected_values():
 @pytest.mark.parametrize("name,answer", [
     ("softmax", lambda x: cu.checks.ch02._torch("softmax", x)),
     ("moving_average", lambda x, k: cu.checks.ch04._moving_average_ref(x, k)),
-    ("conv2d", lambda x, w, b=None, stride=1, padding=0: cu.checks.ch04._torch_conv(x, w, b, stride, padding)),
+    ("conv2d", lambda x, w, b=None, stride=1, padding=0: cu.checks.ch04_conv._torch_conv(x, w, b, stride, padding)),
     ("conv_output_size", lambda h, k, s, p, dilation=1: cu.checks.ch04._torch_out_size(h, k, s, p, dilation)),
     ("conv_params", lambda c_in, c_out, k, groups=1, bias=True: cu.checks.ch04._torch_params(
         c_in, c_out, k, groups, bias)),

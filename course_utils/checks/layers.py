@@ -1,22 +1,21 @@
-"""What the checks of the student's NumPy layer classes share (chapters 03 and 05).
+"""What the checks of chapters 03–05 share: the student's NumPy layer classes, and a hint with its form.
 
 A layer is an object with ``forward`` / ``backward`` methods that stores its parameter
 gradients as attributes (``dW``, ``db``, ``dgamma`` ...); the checks compare those with
-central differences, :func:`numerical_gradient`.
+central differences, :func:`numerical_gradient`. :func:`with_form` is a hint whose message has a
+``key + "_form"`` companion (the code or the formula) shown only when the same case fails again.
 """
 import numpy as np
 
-from ..i18n import register, t
-from .core import fail
+from ..i18n import keys, register, t
+from .core import fail, on_repeat
 
-register({
-    "layers.no_method": {"ja": "{cls} にメソッド {method}() がありません。",
-                         "en": "{cls} has no method {method}()."},
-    "layers.no_grad": {"ja": "backward(dout) の後に {cls}.{attr} がありません (または None です)。"
-                             "backward の中で self.{attr} = ... と勾配を保存しましたか?",
-                       "en": "After backward(dout), {cls}.{attr} is missing (or None). "
-                             "Did backward store the gradient with self.{attr} = ...?"},
-})
+
+def with_form(key, **values) -> str:
+    """The message ``key``, and its form (``key + "_form"``, the code or formula, where there is one)
+    only when the same case fails again: a first failure names the mistake without the answer line."""
+    form = key + "_form"
+    return t(key, **values) + (on_repeat(t(form, **values)) if form in keys() else "")
 
 
 def method(obj, name):
@@ -47,3 +46,13 @@ def numerical_gradient(f, x, h=1e-5):
         x[i] = old
         grad[i] = (plus - minus) / (2 * h)
     return grad
+
+
+register({
+    "layers.no_method": {"ja": "{cls} にメソッド {method}() がありません。",
+                         "en": "{cls} has no method {method}()."},
+    "layers.no_grad": {"ja": "backward(dout) の後に {cls}.{attr} がありません (または None です)。"
+                             "backward の中で self.{attr} = ... と勾配を保存しましたか?",
+                       "en": "After backward(dout), {cls}.{attr} is missing (or None). "
+                             "Did backward store the gradient with self.{attr} = ...?"},
+})
