@@ -16,16 +16,103 @@ import re
 import torch
 
 from ..i18n import register, t
-from .core import Check, Failure, call, expect, fail, seed
-from .modules import (Recorder, build, count_parameters, readable, require_gradients, require_head_follows,
-                      require_logits, require_nonlinear, require_trainable, short_list)
+from .core import Case, Check, Failure, expect, fail, seed
+from .modules import (HEAD, Recorder, build, checked_output, count_parameters, require_head_follows,
+                      require_logits_from_nonlinear, require_training_step, run_forward, short_list)
 
 __all__ = ["lenet"]
 
 LENET5_PARAMS = 61_706
 PARAM_BAND = (40_000, 100_000)
 
+CONV = Case("ch06.case.conv")
+POOL = Case("ch06.case.pool")
+PARAMS = Case("ch06.case.params")
+CONV_NAMES = ("conv2d", "convolution", "_convolution", "conv_transpose2d")
+_MATMUL = re.compile(r"mat1 and mat2 shapes cannot be multiplied \((\d+)x(\d+) and (\d+)x(\d+)\)")
+
+
+def _build(LeNet, c: Check, num_classes):
+    c.case(Case("ch06.case.build", values={"c": num_classes}).title)
+    return build(LeNet, num_classes=num_classes, check="lenet", cls_name="LeNet",
+                 signature="LeNet(num_classes=...)")
+
+
+def _forward(model, c: Check, x, num_classes, trace=None):
+    """The case "input of shape ...": ``model(x)``, a float tensor (N, num_classes) of finite values."""
+    inp, expected = tuple(x.shape), (x.shape[0], num_classes)
+    c.case(Case("ch06.case.forward", (x,), values={"inp": inp, "c": num_classes}).title)
+    try:
+        out = run_forward(model, x, trace=trace)
+    except Failure as failure:
+        _explain_matmul(failure)
+        raise
+    return checked_output(out, expected, "ch06.not_tensor",
+                          lambda got: fail(t("ch06.shape", inp=inp, expected=expected, got=got)))
+
+
+def _explain_matmul(failure: Failure) -> None:
+    """A raw "mat1 and mat2 shapes cannot be multiplied" from the first Linear: name the mistake."""
+    match = _MATMUL.search(str(failure.__context__ or ""))
+    if not match:
+        return
+    got, want = int(match.group(2)), int(match.group(3))
+    extra = t("ch06.padding_lenet") if (got, want) == (256, 400) else t("ch06.padding_other")
+    fail(f"{failure}\n{t('ch06.padding', want=want, got=got, extra=extra)}")
+
+
+def _convolutions(calls) -> int:
+    """How many convolutions the forward pass computed: conv2d, or chapter 04's im2col
+    (F.unfold / im2col and a matrix product)."""
+    return sum(1 for name in calls if name in CONV_NAMES) + max(calls.count("unfold"), calls.count("im2col"))
+
+
+def lenet(LeNet):
+    """``LeNet(num_classes=10)``: an ``nn.Module`` mapping (N, 1, 28, 28) to (N, num_classes)."""
+    gen = torch.Generator().manual_seed(seed(0))
+    with Check("lenet") as c:
+        torch.manual_seed(0)
+        model = _build(LeNet, c, 10)
+        model.eval()
+        trace = Recorder()
+        with torch.no_grad():
+            out = _forward(model, c, torch.rand(3, 1, 28, 28, generator=gen), 10, trace=trace)
+            _forward(model, c, torch.rand(1, 1, 28, 28, generator=gen), 10)
+        require_logits_from_nonlinear(c, model, out, torch.randn(4, 1, 28, 28, generator=gen),
+                                      torch.randn(4, 1, 28, 28, generator=gen))
+
+        c.case(CONV.title)
+        n_conv = _convolutions(trace.names)
+        expect(n_conv >= 2, t("ch06.no_conv", n=n_conv))
+        c.case(POOL.title)
+        expect(any("pool" in name for name in trace.names),
+               t("ch06.no_pool", calls=short_list(dict.fromkeys(trace.names)) or "-"))
+        c.case(PARAMS.title)
+        expect(len(list(model.parameters())) > 0, t("module.no_params"))
+        n_params = count_parameters(model)
+        lo, hi = PARAM_BAND
+        expect(lo <= n_params <= hi, t("ch06.params", n=n_params, ref=LENET5_PARAMS, lo=lo, hi=hi))
+
+        other = _build(LeNet, c, 7)
+        other.eval()
+        with torch.no_grad():
+            _forward(other, c, torch.rand(5, 1, 28, 28, generator=gen), 7)
+        c.case(HEAD.title)
+        require_head_follows(model, other, "LeNet(num_classes=10)", "LeNet(num_classes=7)")
+
+        x = torch.rand(8, 1, 28, 28, generator=gen)
+        target = torch.randint(0, 10, (8,), generator=gen)
+        require_training_step(c, model, x, target, lambda m, batch: _forward(m, c, batch, 10))
+
+
 register({
+    # ---------------------------------------------------------------- case names
+    "ch06.case.build": {"ja": "LeNet(num_classes={c}) を作る", "en": "build LeNet(num_classes={c})"},
+    "ch06.case.forward": {"ja": "形 {inp} の入力 (num_classes={c})", "en": "input of shape {inp} (num_classes={c})"},
+    "ch06.case.conv": {"ja": "畳み込み層", "en": "convolution layers"},
+    "ch06.case.pool": {"ja": "プーリング層", "en": "pooling layers"},
+    "ch06.case.params": {"ja": "パラメータ数 (LeNet-5 の規模)", "en": "parameter count (LeNet-5 range)"},
+    # ---------------------------------------------------------------- hints
     "ch06.not_tensor": {
         "ja": "forward の返り値は形 (N, num_classes) の torch.Tensor (ロジット) にしてください。返りは {got} でした。",
         "en": "forward should return a torch.Tensor of logits shaped (N, num_classes); it returned {got}."},
@@ -35,12 +122,6 @@ register({
         "en": ("Wrong output shape for input {inp}: expected {expected}, "
                "got {got}. Does the last fully connected layer output "
                "num_classes values (not a hard-coded 10)?")},
-    "ch06.float": {
-        "ja": "出力の dtype は浮動小数点 (float32) のはずですが {got} でした。",
-        "en": "The output should be floating point (float32), got {got}."},
-    "ch06.nan": {
-        "ja": "出力に NaN か無限大が含まれています。",
-        "en": "The output contains NaN or infinity."},
     "ch06.no_conv": {
         "ja": ("forward の中で畳み込み (conv2d) が {n} 回しか計算されていません。LeNet-5 "
                "は畳み込み層を (少なくとも) 2 つ持ちます (C1: 1→6, C3: 6→16, 5×5)。画像をいきなり平坦化 "
@@ -85,113 +166,3 @@ register({
                "the 5×5 kernels and the fully connected layers (120, "
                "84, num_classes).")},
 })
-
-_CASE = {
-    "build": {"ja": "LeNet(num_classes={c}) を作る", "en": "build LeNet(num_classes={c})"},
-    "forward": {"ja": "形 {inp} の入力 (num_classes={c})", "en": "input of shape {inp} (num_classes={c})"},
-    "conv": {"ja": "畳み込み層", "en": "convolution layers"},
-    "pool": {"ja": "プーリング層", "en": "pooling layers"},
-    "params": {"ja": "パラメータ数 (LeNet-5 の規模)", "en": "parameter count (LeNet-5 range)"},
-    "grad": {"ja": "全パラメータに勾配が届く", "en": "gradients reach every parameter"},
-    "logits": {"ja": "出力はロジット", "en": "the output is logits"},
-    "nonlinear": {"ja": "非線形なネットワーク", "en": "a non-linear network"},
-    "head": {"ja": "最後の層の出力数が num_classes に従う", "en": "the head follows num_classes"},
-}
-
-
-def _case(key, **values):
-    from ..i18n import language
-
-    return _CASE[key][language()].format(**values)
-
-
-def _build(LeNet, c: Check, num_classes):
-    c.case(_case("build", c=num_classes))
-    return build(LeNet, num_classes=num_classes, check="lenet", cls_name="LeNet",
-                 signature="LeNet(num_classes=...)")
-
-
-def _forward(model, c: Check, x, num_classes, trace=False):
-    c.case(_case("forward", inp=tuple(x.shape), c=num_classes))
-    recorder = Recorder()
-    try:
-        if trace:
-            with recorder:
-                out = call(model, x)
-        else:
-            out = call(model, x)
-    except Failure as failure:
-        _explain_matmul(failure)
-        raise
-    expect(isinstance(out, torch.Tensor), t("ch06.not_tensor", got=type(out).__name__))
-    expected = (x.shape[0], num_classes)
-    expect(tuple(out.shape) == expected,
-           t("ch06.shape", inp=tuple(x.shape), expected=expected, got=tuple(out.shape)))
-    expect(out.is_floating_point(), t("ch06.float", got=out.dtype))
-    values = readable(out)
-    expect(bool(torch.isfinite(values).all()), t("ch06.nan"))
-    return out, recorder.names
-
-
-CONV_NAMES = ("conv2d", "convolution", "_convolution", "conv_transpose2d")
-_MATMUL = re.compile(r"mat1 and mat2 shapes cannot be multiplied \((\d+)x(\d+) and (\d+)x(\d+)\)")
-
-
-def _explain_matmul(failure: Failure) -> None:
-    """A raw "mat1 and mat2 shapes cannot be multiplied" from the first Linear: name the mistake."""
-    match = _MATMUL.search(str(failure.__context__ or ""))
-    if not match:
-        return
-    got, want = int(match.group(2)), int(match.group(3))
-    extra = t("ch06.padding_lenet") if (got, want) == (256, 400) else t("ch06.padding_other")
-    fail(f"{failure}\n{t('ch06.padding', want=want, got=got, extra=extra)}")
-
-
-def lenet(LeNet):
-    """``LeNet(num_classes=10)``: an ``nn.Module`` mapping (N, 1, 28, 28) to (N, num_classes)."""
-    gen = torch.Generator().manual_seed(seed(0))
-    with Check("lenet") as c:
-        torch.manual_seed(0)
-        model = _build(LeNet, c, 10)
-        model.eval()
-        with torch.no_grad():
-            out, calls = _forward(model, c, torch.rand(3, 1, 28, 28, generator=gen), 10, trace=True)
-            _forward(model, c, torch.rand(1, 1, 28, 28, generator=gen), 10)
-            c.case(_case("logits"))
-            require_logits(readable(out))
-            c.case(_case("nonlinear"))
-            require_nonlinear(model, torch.randn(4, 1, 28, 28, generator=gen), torch.randn(4, 1, 28, 28, generator=gen))
-
-        c.case(_case("conv"))
-        # a convolution is conv2d, or chapter 04's im2col: F.unfold (im2col) and a matrix product
-        n_conv = sum(1 for name in calls if name in CONV_NAMES) + max(calls.count("unfold"), calls.count("im2col"))
-        expect(n_conv >= 2, t("ch06.no_conv", n=n_conv))
-
-        c.case(_case("pool"))
-        expect(any("pool" in name for name in calls),
-               t("ch06.no_pool", calls=short_list(dict.fromkeys(calls)) or "-"))
-
-        c.case(_case("params"))
-        params = list(model.parameters())
-        expect(len(params) > 0, t("module.no_params"))
-        n_params = count_parameters(model)
-        lo, hi = PARAM_BAND
-        expect(lo <= n_params <= hi, t("ch06.params", n=n_params, ref=LENET5_PARAMS, lo=lo, hi=hi))
-
-        other = _build(LeNet, c, 7)
-        other.eval()
-        with torch.no_grad():
-            _forward(other, c, torch.rand(5, 1, 28, 28, generator=gen), 7)
-        c.case(_case("head"))
-        require_head_follows(model, other, "LeNet(num_classes=10)", "LeNet(num_classes=7)")
-
-        c.case(_case("grad"))
-        require_trainable(model)
-        model.train()
-        model.zero_grad(set_to_none=True)
-        x = torch.rand(8, 1, 28, 28, generator=gen)
-        target = torch.randint(0, 10, (8,), generator=gen)
-        out, _ = _forward(model, c, x, 10)
-        c.case(_case("grad"))
-        require_gradients(model, out,
-                          lambda logits: torch.nn.functional.cross_entropy(logits.float(), target.to(logits.device)))

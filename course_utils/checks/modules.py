@@ -5,17 +5,173 @@
   calls (``F.conv2d``) count alike and a layer that is defined but never used does not count.
 - :func:`build` instantiates the student's class with the messages a beginner needs (an
   instance passed instead of the class, ``super().__init__()`` forgotten, not a module).
-- :func:`require_trainable` and :func:`require_gradients` check that every parameter is
-  trainable and that a loss backpropagates into every one of them.
-- The contract of both exercises: logits from a non-linear network whose head follows
+- :func:`run_forward` runs the forward pass through core's :func:`.call`; :func:`checked_output`
+  is the first part of the output contract: a floating-point tensor of the expected shape with
+  finite values.
+- The rest of the contract of both exercises: logits from a non-linear network whose head follows
   ``num_classes``. :func:`require_logits` refuses an output passed through softmax, sigmoid or
   ReLU, :func:`require_nonlinear` a network that is linear in its input, and
   :func:`require_head_follows` a fixed-size head sliced to ``num_classes``.
+- :func:`require_training_step`: every parameter trainable (:func:`require_trainable`) and a
+  cross-entropy loss sends a gradient into every one of them (:func:`require_gradients`).
+
+The cases these steps are named by are :data:`LOGITS`, :data:`NONLINEAR`, :data:`HEAD` and
+:data:`GRADIENTS` (core :class:`.Case` records); a chapter names its own build and forward cases.
 """
+import contextlib
+
 import torch
 
 from ..i18n import register, t
-from .core import call, expect, fail, trusted
+from .core import Case, call, expect, fail, trusted
+
+LOGITS = Case("module.case.logits")
+NONLINEAR = Case("module.case.nonlinear")
+HEAD = Case("module.case.head")
+GRADIENTS = Case("module.case.grad")
+
+
+class Recorder(torch.overrides.TorchFunctionMode):
+    """Records the names of the torch functions called inside the ``with`` block."""
+
+    def __init__(self):
+        super().__init__()
+        self.names = []
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        self.names.append(getattr(func, "__name__", str(func)))
+        return func(*args, **(kwargs or {}))
+
+
+def short_list(names, limit=8):
+    """``a, b, c, … (+n)``: a readable list of at most ``limit`` names."""
+    names = list(names)
+    more = f", … (+{len(names) - limit})" if len(names) > limit else ""
+    return ", ".join(names[:limit]) + more
+
+
+def build(cls, *args, check: str, cls_name: str, signature: str, **kwargs):
+    """``cls(*args, **kwargs)`` for the student's class, failing clearly on the usual slips."""
+    if isinstance(cls, torch.nn.Module):
+        fail(t("module.instance", got=type(cls).__name__, check=check, cls=cls_name))
+    if not callable(cls):
+        fail(t("check.not_callable", what=cls_name, got=type(cls).__name__))
+    model = call(cls, *args, **kwargs)
+    expect(isinstance(model, torch.nn.Module),
+           t("module.not_module", got=type(model).__name__, signature=signature, cls=cls_name))
+    expect("_parameters" in vars(model), t("module.no_super"))
+    return model
+
+
+def run_forward(model, x, trace=None, on_error=None):
+    """``model(x)`` through :func:`.call` (``on_error``: the hint when it raises), inside ``trace``
+    (a :class:`Recorder`) when one is given."""
+    with trace if trace is not None else contextlib.nullcontext():
+        return call(model, x, on_error=on_error)
+
+
+def checked_output(out, expected_shape, not_tensor: str, wrong_shape):
+    """The output of a forward pass: a ``torch.Tensor`` (else the message key ``not_tensor``, filled
+    with ``got``), of ``expected_shape`` (else ``wrong_shape(got_shape)``, which fails with the
+    chapter's explanation), floating point and finite. Returns ``out``."""
+    expect(isinstance(out, torch.Tensor), t(not_tensor, got=type(out).__name__))
+    if tuple(out.shape) != tuple(expected_shape):
+        wrong_shape(tuple(out.shape))
+    expect(out.is_floating_point(), t("module.float", got=out.dtype))
+    expect(bool(torch.isfinite(readable(out)).all()), t("module.nan"))
+    return out
+
+
+def require_trainable(model) -> None:
+    """At least one parameter, and every parameter with ``requires_grad=True``."""
+    named = list(model.named_parameters())
+    expect(len(named) > 0, t("module.no_params"))
+    frozen = [name for name, p in named if not p.requires_grad]
+    expect(not frozen, t("module.frozen", names=short_list(frozen)))
+
+
+def require_gradients(model, out, loss_fn) -> None:
+    """Backpropagate ``loss_fn(out)``: every parameter must get a gradient that is not all zero.
+
+    Clear the model's gradients (``model.zero_grad(set_to_none=True)``) before the forward pass.
+    """
+    named = list(model.named_parameters())
+    expect(out.requires_grad, t("module.no_grad", names=short_list(name for name, _ in named)))
+    loss = call(trusted(loss_fn), out)  # inside call: a model on another device fails clearly, never crashes
+    call(loss.backward)
+    missing = [name for name, p in named if p.grad is None]
+    expect(not missing, t("module.no_grad", names=short_list(missing)))
+    zero = [name for name, p in named if not bool(call(_any_nonzero, p.grad))]
+    expect(not zero, t("module.zero_grad", names=short_list(zero)))
+
+
+def require_training_step(c, model, x, target, forward) -> None:
+    """The case :data:`GRADIENTS` of the check ``c``: every parameter trainable, then in train mode
+    ``forward(model, x)`` (the chapter's checked forward pass, a case of its own) and a cross-entropy
+    loss against the class indices ``target`` that reaches every parameter."""
+    c.case(GRADIENTS.title)
+    require_trainable(model)
+    model.train()
+    model.zero_grad(set_to_none=True)
+    out = forward(model, x)
+    c.case(GRADIENTS.title)
+    require_gradients(model, out,
+                      lambda logits: torch.nn.functional.cross_entropy(logits.float(), target.to(logits.device)))
+
+
+@trusted
+def _any_nonzero(grad) -> bool:
+    return bool(grad.detach().abs().sum().cpu() > 0)
+
+
+def readable(out, what: str = "forward"):
+    """The output as a float32 CPU tensor to compare values on, whatever its device and dtype."""
+    try:
+        return out.detach().float().cpu()
+    except Exception as e:  # a meta tensor, a device that cannot copy back
+        fail(t("module.unreadable", device=out.device, error=f"{type(e).__name__}: {e}"[:200]))
+
+
+def require_logits(values, class_dim: int = 1) -> None:
+    """Logits take both signs; probabilities (softmax, sigmoid) or a final ReLU never go below 0.
+
+    ``values``: the output as a float tensor (:func:`readable`), classes along ``class_dim``.
+    """
+    if bool((values >= 0).all()):
+        sums = values.sum(dim=class_dim)
+        sums_to_one = bool(torch.allclose(sums, torch.ones_like(sums), atol=1e-4))
+        fail(t("module.not_logits", extra=t("module.softmax_out") if sums_to_one else ""))
+
+
+def require_nonlinear(model, a, b) -> None:
+    """f(a) + f(b) = f(a + b) + f(0) for every input holds only for a network without non-linearity
+    (run in eval mode without gradients; ``a`` and ``b`` are two inputs of one shape)."""
+    outs = [readable(call(model, x)) for x in (a, b, a + b, torch.zeros_like(a))]
+    gap = (outs[0] + outs[1] - outs[2] - outs[3]).abs().max()
+    scale = max(float(outs[0].abs().max()), float(outs[1].abs().max()), 1e-6)
+    expect(float(gap) > 1e-4 * scale, t("module.linear"))
+
+
+def require_logits_from_nonlinear(c, model, out, a, b) -> None:
+    """The cases :data:`LOGITS` (on the output ``out``) and :data:`NONLINEAR` (on the inputs ``a``
+    and ``b``) of the check ``c``; the model in eval mode."""
+    c.case(LOGITS.title)
+    require_logits(readable(out))
+    c.case(NONLINEAR.title)
+    with torch.no_grad():
+        require_nonlinear(model, a, b)
+
+
+def count_parameters(model) -> int:
+    return int(sum(p.numel() for p in model.parameters()))
+
+
+def require_head_follows(model, other, model_name: str, other_name: str) -> None:
+    """Two models that differ only in ``num_classes`` must differ in size: a head built with a
+    fixed number of outputs and sliced to ``num_classes`` has the same parameters for both."""
+    n = count_parameters(model)
+    expect(n != count_parameters(other), t("module.head_fixed", n=n, model=model_name, other=other_name))
+
 
 register({
     "module.instance": {
@@ -75,103 +231,13 @@ register({
         "en": ("These parameters got an all-zero gradient: {names}. "
                "Is some layer's output multiplied by zero or otherwise "
                "cut off?")},
+    "module.float": {
+        "ja": "出力の dtype は浮動小数点 (float32) のはずですが {got} でした。",
+        "en": "The output should be floating point (float32), got {got}."},
+    "module.nan": {"ja": "出力に NaN か無限大が含まれています。", "en": "The output contains NaN or infinity."},
+    # ---------------------------------------------------------------- the cases of the output contract
+    "module.case.logits": {"ja": "出力はロジット", "en": "the output is logits"},
+    "module.case.nonlinear": {"ja": "非線形なネットワーク", "en": "a non-linear network"},
+    "module.case.head": {"ja": "最後の層の出力数が num_classes に従う", "en": "the head follows num_classes"},
+    "module.case.grad": {"ja": "全パラメータに勾配が届く", "en": "gradients reach every parameter"},
 })
-
-
-class Recorder(torch.overrides.TorchFunctionMode):
-    """Records the names of the torch functions called inside the ``with`` block."""
-
-    def __init__(self):
-        super().__init__()
-        self.names = []
-
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        self.names.append(getattr(func, "__name__", str(func)))
-        return func(*args, **(kwargs or {}))
-
-
-def short_list(names, limit=8):
-    """``a, b, c, … (+n)``: a readable list of at most ``limit`` names."""
-    names = list(names)
-    more = f", … (+{len(names) - limit})" if len(names) > limit else ""
-    return ", ".join(names[:limit]) + more
-
-
-def build(cls, *args, check: str, cls_name: str, signature: str, **kwargs):
-    """``cls(*args, **kwargs)`` for the student's class, failing clearly on the usual slips."""
-    if isinstance(cls, torch.nn.Module):
-        fail(t("module.instance", got=type(cls).__name__, check=check, cls=cls_name))
-    if not callable(cls):
-        fail(t("check.not_callable", what=cls_name, got=type(cls).__name__))
-    model = call(cls, *args, **kwargs)
-    expect(isinstance(model, torch.nn.Module),
-           t("module.not_module", got=type(model).__name__, signature=signature, cls=cls_name))
-    expect("_parameters" in vars(model), t("module.no_super"))
-    return model
-
-
-def require_trainable(model) -> None:
-    """At least one parameter, and every parameter with ``requires_grad=True``."""
-    named = list(model.named_parameters())
-    expect(len(named) > 0, t("module.no_params"))
-    frozen = [name for name, p in named if not p.requires_grad]
-    expect(not frozen, t("module.frozen", names=short_list(frozen)))
-
-
-def require_gradients(model, out, loss_fn) -> None:
-    """Backpropagate ``loss_fn(out)``: every parameter must get a gradient that is not all zero.
-
-    Clear the model's gradients (``model.zero_grad(set_to_none=True)``) before the forward pass.
-    """
-    named = list(model.named_parameters())
-    expect(out.requires_grad, t("module.no_grad", names=short_list(name for name, _ in named)))
-    loss = call(trusted(loss_fn), out)  # inside call: a model on another device fails clearly, never crashes
-    call(loss.backward)
-    missing = [name for name, p in named if p.grad is None]
-    expect(not missing, t("module.no_grad", names=short_list(missing)))
-    zero = [name for name, p in named if not bool(call(_any_nonzero, p.grad))]
-    expect(not zero, t("module.zero_grad", names=short_list(zero)))
-
-
-@trusted
-def _any_nonzero(grad) -> bool:
-    return bool(grad.detach().abs().sum().cpu() > 0)
-
-
-def readable(out, what: str = "forward"):
-    """The output as a float32 CPU tensor to compare values on, whatever its device and dtype."""
-    try:
-        return out.detach().float().cpu()
-    except Exception as e:  # a meta tensor, a device that cannot copy back
-        fail(t("module.unreadable", device=out.device, error=f"{type(e).__name__}: {e}"[:200]))
-
-
-def require_logits(values, class_dim: int = 1) -> None:
-    """Logits take both signs; probabilities (softmax, sigmoid) or a final ReLU never go below 0.
-
-    ``values``: the output as a float tensor (:func:`readable`), classes along ``class_dim``.
-    """
-    if bool((values >= 0).all()):
-        sums = values.sum(dim=class_dim)
-        sums_to_one = bool(torch.allclose(sums, torch.ones_like(sums), atol=1e-4))
-        fail(t("module.not_logits", extra=t("module.softmax_out") if sums_to_one else ""))
-
-
-def require_nonlinear(model, a, b) -> None:
-    """f(a) + f(b) = f(a + b) + f(0) for every input holds only for a network without non-linearity
-    (run in eval mode without gradients; ``a`` and ``b`` are two inputs of one shape)."""
-    outs = [readable(call(model, x)) for x in (a, b, a + b, torch.zeros_like(a))]
-    gap = (outs[0] + outs[1] - outs[2] - outs[3]).abs().max()
-    scale = max(float(outs[0].abs().max()), float(outs[1].abs().max()), 1e-6)
-    expect(float(gap) > 1e-4 * scale, t("module.linear"))
-
-
-def count_parameters(model) -> int:
-    return int(sum(p.numel() for p in model.parameters()))
-
-
-def require_head_follows(model, other, model_name: str, other_name: str) -> None:
-    """Two models that differ only in ``num_classes`` must differ in size: a head built with a
-    fixed number of outputs and sliced to ``num_classes`` has the same parameters for both."""
-    n = count_parameters(model)
-    expect(n != count_parameters(other), t("module.head_fixed", n=n, model=model_name, other=other_name))
