@@ -4,6 +4,7 @@ in both languages; every case name and message is in one language only.
 The other chapter-07 checks are tested in test_checks_ch07_nms.py, _yolo.py and _ap.py, which share the
 helpers and the reference answers of this module.
 """
+import gc
 import re
 
 import numpy as np
@@ -34,6 +35,11 @@ def passes(check, func, capsys):
 def case(key, **values):
     """A case's name as a failure shows it, in the current language."""
     return t(key, **values)
+
+
+def raised(etype):
+    """The start of the message for an exception the student's code raised."""
+    return t("check.raised", etype=etype, message="")
 
 
 # --------------------------------------------------------------------------- iou: answers
@@ -96,7 +102,7 @@ def test_iou_only_arrays():
         inter = np.prod(np.clip(hi - lo, 0, None))
         return inter / (np.prod(a[2:] - a[:2]) + np.prod(b[2:] - b[:2]) - inter)
 
-    fails(checks.iou, array_only, case("ch07.case.iou_lists"), "TypeError", hint("ch07.hint_lists"))
+    fails(checks.iou, array_only, case("ch07.case.iou_lists"), raised("TypeError"), hint("ch07.hint_lists"))
 
 
 def test_iou_bad_returns():
@@ -104,10 +110,10 @@ def test_iou_bad_returns():
         raise NotImplementedError
 
     fails(checks.iou, stub, t("check.stub"))
-    fails(checks.iou, lambda a, b: 1 / 0, "ZeroDivisionError")
-    fails(checks.iou, lambda a, b: [iou_ok(a, b)], t("check.not_number", got="list")[:8])
-    fails(checks.iou, lambda a, b: np.array([iou_ok(a, b)]), "(1,)")
-    fails(checks.iou, lambda a, b: None, "NoneType")
+    fails(checks.iou, lambda a, b: 1 / 0, raised("ZeroDivisionError"))
+    fails(checks.iou, lambda a, b: [iou_ok(a, b)], hint("check.not_number"), "list [")
+    fails(checks.iou, lambda a, b: np.array([iou_ok(a, b)]), t("check.not_number", got="numpy.ndarray float64 (1,)"))
+    fails(checks.iou, lambda a, b: None, t("check.type", expected="number", got="NoneType"))
     fails(checks.iou, lambda a, b: float("nan"), hint("check.nan", count=1, index=()))
 
 
@@ -149,7 +155,8 @@ def test_box_iou_correct(answer, capsys):
 
 
 def test_box_iou_transposed():
-    fails(checks.box_iou, lambda a, b: box_iou_ok(b, a), case("ch07.case.box_iou_3x2"), "(3, 2)", hint("ch07.hint_transposed"))
+    fails(checks.box_iou, lambda a, b: box_iou_ok(b, a), case("ch07.case.box_iou_3x2"),
+          t("check.shape", expected=(3, 2), got=(2, 3)), hint("ch07.hint_transposed"))
 
     def square_only(a, b):  # the right shape whenever N == M, but the values transposed
         return box_iou_ok(a, b).T if len(a) == len(b) else box_iou_ok(a, b)
@@ -184,23 +191,25 @@ def test_box_iou_without_broadcasting():
         inter = np.prod(np.clip(hi - lo, 0, None), axis=-1)
         return inter / (np.prod(a[:, 2:] - a[:, :2], axis=-1) + np.prod(b[:, 2:] - b[:, :2], axis=-1) - inter)
 
-    fails(checks.box_iou, pairs, case("ch07.case.box_iou_worked"), "(1,)", hint("ch07.hint_broadcast"))
+    fails(checks.box_iou, pairs, case("ch07.case.box_iou_worked"), t("check.shape", expected=(1, 1), got=(1,)),
+          hint("ch07.hint_broadcast"))
 
     def pairs_2d(a, b):  # the same, kept 2-D: breaks as soon as N != M
         return pairs(a, b)[:, None] if len(a) == len(b) else pairs(a, b)
 
-    fails(checks.box_iou, pairs_2d, case("ch07.case.box_iou_3x2"), "ValueError", hint("ch07.hint_broadcast"))
+    fails(checks.box_iou, pairs_2d, case("ch07.case.box_iou_3x2"), raised("ValueError"), hint("ch07.hint_broadcast"))
 
 
 def test_box_iou_empty_inputs():
     def comprehension(a, b):
         return np.array([[iou_ok(x, y) for y in b] for x in a])
 
-    fails(checks.box_iou, comprehension, case("ch07.case.box_iou_a_empty"), "(0, 3)", hint("ch07.hint_box_iou_empty"))
+    fails(checks.box_iou, comprehension, case("ch07.case.box_iou_a_empty"), t("check.shape", expected=(0, 3), got=(0,)),
+          hint("ch07.hint_box_iou_empty"))
 
 
 def test_box_iou_bad_returns():
-    fails(checks.box_iou, lambda a, b: box_iou_ok(a, b).tolist(), "list")
+    fails(checks.box_iou, lambda a, b: box_iou_ok(a, b).tolist(), t("check.type", expected="ndarray (1, 1)", got="list"))
     fails(checks.box_iou, lambda a, b: box_iou_ok(a, b) * np.nan, hint("check.nan", count=1, index=(0, 0)))
 
     def stub(a, b):
@@ -319,3 +328,44 @@ def test_as_number_refuses_what_is_not_one_number():
         core.as_number([1.0])
     with pytest.raises(core.Failure):
         core.as_number(np.zeros(3))
+
+
+def fail_and_keep(check, answer):
+    """Fail ``check`` and leave the failure in a reference cycle, for the garbage collector to free later."""
+    try:
+        check(answer)
+    except checks.ExerciseFailed as failure:
+        kept = failure  # the traceback holds this frame, the frame holds the failure
+        return kept is not None
+    return False
+
+
+def test_a_failure_freed_later_is_no_call_into_the_checks(capsys):
+    # compare() leaves its generator of mistakes suspended; closed by the garbage collector inside a later
+    # student's call, it would count as a call into the checks (run_detection_cases clears a failure's frames)
+    from tests.test_checks_ch07_ap import ap_ok
+    from tests.test_checks_ch07_nms import nms_ok, nms_variant
+    from tests.test_checks_ch07_yolo import yolo_ok
+
+    def collecting(right):
+        calls = []
+
+        def answer(*args):
+            if not calls:  # once: it is slow
+                gc.collect()
+            calls.append(1)
+            return right(*args)
+        return answer
+
+    mistakes = [(checks.iou, dice, iou_ok), (checks.box_iou, lambda a, b: box_iou_ok(b, a), box_iou_ok),
+                (checks.nms, lambda b, s, thr: nms_variant(b, s, thr, ascending=True), nms_ok),
+                (checks.yolo_encode, lambda *a: yolo_ok(*a, swap=True), yolo_ok),
+                (checks.average_precision, lambda *a: ap_ok(*a, twice=True), ap_ok)]
+    gc.collect()
+    gc.disable()
+    try:
+        for check, wrong, right in mistakes:
+            assert fail_and_keep(check, wrong)
+            passes(check, collecting(right), capsys)
+    finally:
+        gc.enable()

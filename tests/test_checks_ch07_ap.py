@@ -10,7 +10,7 @@ from course_utils import checks
 from course_utils.checks import ch07_ap, core
 from course_utils.i18n import t
 from tests.check_helpers import hint
-from tests.test_checks_ch07 import JAPANESE, case, fails, iou_ok, passes
+from tests.test_checks_ch07 import JAPANESE, case, fails, iou_ok, passes, raised
 
 pytestmark = pytest.mark.usefixtures("each_language")
 
@@ -148,9 +148,8 @@ def test_ap_no_ground_truth_is_nan():
 
 @pytest.mark.parametrize("value", [0.0, 1.0])
 def test_ap_no_ground_truth_as_a_number_names_the_convention(value):
-    message = fails(checks.average_precision, lambda *a: ap_ok(*a, no_gt=value), case("ch07.case.ap_no_gt"),
-                    hint("ch07.hint_ap_no_gt"))
-    assert "nan" in message
+    fails(checks.average_precision, lambda *a: ap_ok(*a, no_gt=value), case("ch07.case.ap_no_gt"),
+          t("check.scalar", expected="nan", got=f"{value:g}"), hint("ch07.hint_ap_no_gt"))
 
 
 def test_ap_no_ground_truth_zero_only_without_predictions():
@@ -164,7 +163,7 @@ def test_ap_nan_without_predictions_is_refused():
     def nan_when_no_predictions(p, s, g, thr):
         return float("nan") if len(p) == 0 else ap_ok(p, s, g, thr)
 
-    fails(checks.average_precision, nan_when_no_predictions, case("ch07.case.ap_no_pred"), "NaN",
+    fails(checks.average_precision, nan_when_no_predictions, case("ch07.case.ap_no_pred"), hint("check.nan"),
           hint("ch07.hint_ap_no_pred"))
 
 
@@ -218,7 +217,7 @@ def test_ap_no_predictions_raise():
         first = np.argsort(-s)[0]  # IndexError when there are no predictions
         return ap_ok(p, s, g, thr) + 0 * first
 
-    fails(checks.average_precision, crashes, case("ch07.case.ap_no_pred"), "IndexError", hint("ch07.hint_ap_no_pred"))
+    fails(checks.average_precision, crashes, case("ch07.case.ap_no_pred"), raised("IndexError"), hint("ch07.hint_ap_no_pred"))
 
 
 def test_ap_bad_returns():
@@ -226,9 +225,9 @@ def test_ap_bad_returns():
         raise NotImplementedError
 
     fails(checks.average_precision, stub, t("check.stub"))
-    fails(checks.average_precision, lambda *a: [ap_ok(*a)], "list")
-    fails(checks.average_precision, lambda *a: np.full(101, ap_ok(*a)), "(101,)")
-    fails(checks.average_precision, lambda *a: "0.5", "str")
+    fails(checks.average_precision, lambda *a: [ap_ok(*a)], hint("check.not_number"), "list [")
+    fails(checks.average_precision, lambda *a: np.full(101, ap_ok(*a)), t("check.not_number", got="numpy.ndarray float64 (101,)"))
+    fails(checks.average_precision, lambda *a: "0.5", t("check.type", expected="number", got="str"))
 
 
 # --------------------------------------------------------------------------- the AP reference itself

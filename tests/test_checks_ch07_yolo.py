@@ -7,7 +7,7 @@ from course_utils import checks
 from course_utils.checks import core
 from course_utils.i18n import t
 from tests.check_helpers import hint
-from tests.test_checks_ch07 import case, fails, passes
+from tests.test_checks_ch07 import case, fails, passes, raised
 
 pytestmark = pytest.mark.usefixtures("each_language")
 
@@ -98,7 +98,9 @@ def test_yolo_integer_cell_size():
 
 
 def test_yolo_later_box_wins():
-    fails(checks.yolo_encode, lambda *a: yolo_ok(*a, later_wins=True), case("ch07.case.yolo_shared"), hint("ch07.hint_yolo_shared"))
+    message = fails(checks.yolo_encode, lambda *a: yolo_ok(*a, later_wins=True), case("ch07.case.yolo_shared"),
+                    hint("ch07.hint_yolo_shared"))
+    assert message.count(t("ch07.hint_yolo_shared")) == 1, message  # the case's own hint, said once
 
 
 def test_yolo_two_classes_in_one_cell():
@@ -127,7 +129,8 @@ def test_yolo_centre_on_border_rounded_down_wrongly():
 
 
 def test_yolo_shape_mistakes():
-    fails(checks.yolo_encode, lambda *a: yolo_ok(*a).transpose(2, 0, 1), "(7, 7, 8)", hint("ch07.hint_yolo_shape", shape=(7, 7, 8)))
+    fails(checks.yolo_encode, lambda *a: yolo_ok(*a).transpose(2, 0, 1), t("check.shape", expected=(7, 7, 8), got=(8, 7, 7)),
+          hint("ch07.hint_yolo_shape", shape=(7, 7, 8)))
     fails(checks.yolo_encode, lambda *a: yolo_ok(*a)[..., :-1], hint("ch07.hint_yolo_shape", shape=(7, 7, 8)))
 
 
@@ -137,7 +140,7 @@ def test_yolo_empty_boxes():
         assert len(centres)
         return yolo_ok(boxes, labels, S, C, img_size)
 
-    fails(checks.yolo_encode, stacked, case("ch07.case.yolo_none"), "ValueError", hint("ch07.hint_yolo_empty"))
+    fails(checks.yolo_encode, stacked, case("ch07.case.yolo_none"), raised("ValueError"), hint("ch07.hint_yolo_empty"))
 
 
 def test_yolo_bad_returns():
@@ -145,9 +148,9 @@ def test_yolo_bad_returns():
         raise NotImplementedError
 
     fails(checks.yolo_encode, stub, t("check.stub"))
-    fails(checks.yolo_encode, lambda *a: yolo_ok(*a).tolist(), "list")
+    fails(checks.yolo_encode, lambda *a: yolo_ok(*a).tolist(), t("check.type", expected="ndarray (7, 7, 8)", got="list"))
     with np.errstate(all="ignore"):
-        fails(checks.yolo_encode, lambda *a: yolo_ok(*a) / 0.0, "NaN")
+        fails(checks.yolo_encode, lambda *a: yolo_ok(*a) / 0.0, hint("check.nan"))
 
 
 def test_yolo_square_roots_of_w_and_h():
@@ -166,7 +169,8 @@ def test_yolo_target_in_the_network_layout():
         one = yolo_ok(boxes, labels, S, C, img_size)
         return np.concatenate([one[..., :5], np.zeros((S, S, 5)), one[..., 5:]], axis=-1)
 
-    fails(checks.yolo_encode, two_boxes, "(7, 7, 13)", hint("ch07.hint_yolo_5b", shape=(7, 7, 8)))
+    fails(checks.yolo_encode, two_boxes, t("check.shape", expected=(7, 7, 8), got=(7, 7, 13)),
+          hint("ch07.hint_yolo_5b", shape=(7, 7, 8)))
 
 
 def test_yolo_formula_only_on_a_repeated_failure():

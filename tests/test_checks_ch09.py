@@ -1,4 +1,5 @@
 """Chapter 09 check ``gan_losses``: right losses pass, typical wrong ones fail with their hint."""
+import gc
 import math
 
 import pytest
@@ -12,8 +13,31 @@ from tests.check_helpers import assert_fails, hint
 pytestmark = pytest.mark.usefixtures("each_language")
 
 
+REAL, FAKE = [2.0, -1.0, 0.5, 3.0], [-2.0, 0.0, 1.5, -0.5]  # the worked example's logits
+
+
+def worked(name):
+    """The name of the worked example's case of ``name`` (d_loss or g_loss), in the current language."""
+    if name == "d_loss":
+        return t("ch09.case.worked", name=name, real="[2, -1, 0.5, 3]", fake="[-2, 0, 1.5, -0.5]")
+    return t("ch09.case.worked_g", name=name, fake="[-2, 0, 1.5, -0.5]")
+
+
 def fails(d_loss, g_loss, *fragments):
     return assert_fails(lambda: cu.checks.gan_losses(d_loss, g_loss), fragments)
+
+
+def large(name):
+    """The name of the case with logits of ±100 and ±200, in the current language."""
+    return t("ch09.case.large", name=name, values="[100, -100, 200, -200, 0.5]")
+
+
+def raised(etype):
+    return t("check.raised", etype=etype, message="")
+
+
+def python_number(name, value):
+    return t("ch09.python_number", name=name, got=repr(value), kind=type(value).__name__)
 
 
 # --------------------------------------------------------------------------- correct answers
@@ -45,7 +69,7 @@ def g_loss_softplus(fake_logits):
 
 
 def test_worked_example_by_hand():
-    real, fake = [2.0, -1.0, 0.5, 3.0], [-2.0, 0.0, 1.5, -0.5]
+    real, fake = REAL, FAKE
 
     def softplus(x):
         return math.log1p(math.exp(x))
@@ -71,7 +95,7 @@ def test_check_leaves_grad_mode_on():
 
 # --------------------------------------------------------------------------- d_loss mistakes
 def test_d_loss_summed_fails():
-    fails(lambda r, f: bce(r, 1.0, "sum") + bce(f, 0.0, "sum"), g_loss, "d_loss", hint("ch09.sum"))
+    fails(lambda r, f: bce(r, 1.0, "sum") + bce(f, 0.0, "sum"), g_loss, worked("d_loss"), hint("ch09.sum"))
 
 
 def test_d_loss_labels_swapped_fails():
@@ -99,7 +123,7 @@ def test_d_loss_naive_log_sigmoid_overflows():
     def naive(r, f):
         return -(torch.log(torch.sigmoid(r)).mean() + torch.log(1 - torch.sigmoid(f)).mean())
 
-    fails(naive, g_loss, "200", "NaN", hint("ch09.overflow"))
+    fails(naive, g_loss, large("d_loss"), hint("check.nan"), hint("ch09.overflow"))
 
 
 def test_d_loss_bce_on_probabilities_is_clamped():
@@ -107,11 +131,11 @@ def test_d_loss_bce_on_probabilities_is_clamped():
         return (F.binary_cross_entropy(torch.sigmoid(r), torch.ones_like(r))
                 + F.binary_cross_entropy(torch.sigmoid(f), torch.zeros_like(f)))
 
-    fails(clamped, g_loss, "200", hint("ch09.clamped"))
+    fails(clamped, g_loss, large("d_loss"), hint("ch09.clamped"))
 
 
 def test_d_loss_detached_fails():
-    fails(lambda r, f: d_loss(r, f).detach(), g_loss, "requires_grad=False", hint("ch09.detached", name="d_loss"))
+    fails(lambda r, f: d_loss(r, f).detach(), g_loss, worked("d_loss"), hint("ch09.detached", name="d_loss"))
     with torch.enable_grad():
         fails(lambda r, f: torch.tensor(d_loss(r, f).item()), g_loss, hint("ch09.detached", name="d_loss"))
 
@@ -123,7 +147,7 @@ def test_d_loss_detached_fails():
 
 
 def test_d_loss_partly_detached_fails():
-    fails(lambda r, f: d_loss(r.detach(), f), g_loss, "real_logits", hint("ch09.no_grad_to", name="d_loss", arg="real_logits"))
+    fails(lambda r, f: d_loss(r.detach(), f), g_loss, hint("ch09.no_grad_to", name="d_loss", arg="real_logits"))
 
 
 def test_d_loss_right_value_wrong_gradient_fails():
@@ -132,13 +156,14 @@ def test_d_loss_right_value_wrong_gradient_fails():
 
 
 def test_d_loss_python_float_fails():
-    fails(lambda r, f: d_loss(r, f).item(), g_loss, "float", "Python", ".item()")
-    fails(lambda r, f: math.log(2.0), g_loss, "Python", ".item()")
+    value = d_loss(torch.tensor(REAL), torch.tensor(FAKE)).item()
+    fails(lambda r, f: d_loss(r, f).item(), g_loss, python_number("d_loss", value))
+    fails(lambda r, f: math.log(2.0), g_loss, python_number("d_loss", math.log(2.0)))
 
 
 def test_d_loss_numpy_and_per_sample_fail():
-    fails(lambda r, f: d_loss(r, f).detach().numpy(), g_loss, "ndarray")
-    fails(lambda r, f: bce(r, 1.0, "none") + bce(f, 0.0, "none"), g_loss, "(4,)", ".mean()")
+    fails(lambda r, f: d_loss(r, f).detach().numpy(), g_loss, t("ch09.not_tensor", name="d_loss", got="ndarray"))
+    fails(lambda r, f: bce(r, 1.0, "none") + bce(f, 0.0, "none"), g_loss, t("ch09.not_scalar", name="d_loss", got=(4,)))
 
 
 def test_d_loss_bad_code_fails_clearly():
@@ -146,14 +171,14 @@ def test_d_loss_bad_code_fails_clearly():
         raise NotImplementedError
 
     fails(stub, g_loss, t("check.stub"))
-    fails(lambda r: bce(r, 1.0), g_loss, "TypeError")
-    fails(lambda r, f: r.sigmoid_().mean(), g_loss, "RuntimeError")       # in place on a leaf
-    fails(None, g_loss, "d_loss", "NoneType")
+    fails(lambda r: bce(r, 1.0), g_loss, raised("TypeError"))
+    fails(lambda r, f: r.sigmoid_().mean(), g_loss, raised("RuntimeError"))       # in place on a leaf
+    fails(None, g_loss, t("check.not_callable", what="d_loss", got="NoneType"))
 
 
 # --------------------------------------------------------------------------- g_loss mistakes
 def test_g_loss_saturating_fails():
-    fails(d_loss, lambda f: -bce(f, 0.0), "g_loss", hint("ch09.saturating"))
+    fails(d_loss, lambda f: -bce(f, 0.0), worked("g_loss"), hint("ch09.saturating"))
     fails(d_loss, lambda f: F.logsigmoid(-f).mean(), hint("ch09.saturating"))
 
 
@@ -166,7 +191,7 @@ def test_g_loss_label_zero_fails():
 
 
 def test_g_loss_naive_log_sigmoid_overflows():
-    fails(d_loss, lambda f: -torch.log(torch.sigmoid(f)).mean(), "g_loss", "200", hint("ch09.overflow"))
+    fails(d_loss, lambda f: -torch.log(torch.sigmoid(f)).mean(), large("g_loss"), hint("ch09.overflow"))
 
 
 def test_g_loss_clamped_fails():
@@ -179,14 +204,43 @@ def test_g_loss_summed_and_sign_fail():
 
 
 def test_g_loss_detached_fails():
-    fails(d_loss, lambda f: g_loss(f.detach()), "g_loss", hint("ch09.detached", name="g_loss"))
-    fails(d_loss, lambda f: g_loss(f).item(), "Python", ".item()")
+    fails(d_loss, lambda f: g_loss(f.detach()), worked("g_loss"), hint("ch09.detached", name="g_loss"))
+    fails(d_loss, lambda f: g_loss(f).item(), python_number("g_loss", g_loss(torch.tensor(FAKE)).item()))
 
 
 def test_g_loss_bad_code_fails_clearly():
     def stub(f):
         raise NotImplementedError
 
-    fails(d_loss, stub, "g_loss", t("check.stub"))
-    fails(d_loss, lambda f: None, "NoneType")
-    fails(d_loss, lambda f: g_loss(f) * float("nan"), "NaN")
+    fails(d_loss, stub, worked("g_loss"), t("check.stub"))
+    fails(d_loss, lambda f: None, t("ch09.not_tensor", name="g_loss", got="NoneType"))
+    fails(d_loss, lambda f: g_loss(f) * float("nan"), hint("check.nan"))
+
+
+def test_a_failure_freed_later_is_no_call_into_the_checks(capsys):
+    # compare() leaves its generator of mistakes suspended; closed by the garbage collector inside a later
+    # student's call, it would count as a call into the checks (ch09._run clears a failure's frames)
+    def fail_and_keep():
+        try:
+            cu.checks.gan_losses(lambda r, f: bce(r, 0.0) + bce(f, 1.0), g_loss)
+        except cu.checks.ExerciseFailed as failure:
+            kept = failure  # the traceback holds this frame, the frame holds the failure
+            return kept is not None
+        return False
+
+    calls = []
+
+    def collecting(fake_logits):
+        if not calls:  # once: it is slow
+            gc.collect()
+        calls.append(1)
+        return g_loss(fake_logits)
+
+    gc.collect()
+    gc.disable()
+    try:
+        assert fail_and_keep()
+        cu.checks.gan_losses(d_loss, collecting)
+    finally:
+        gc.enable()
+    assert "✓ gan_losses" in capsys.readouterr().out
