@@ -12,16 +12,16 @@ import numbers
 import numpy as np
 
 from ..i18n import register, t
-from .core import (Case, Check, Mistake, as_array, assert_close_or_explain, call, call_unchanged, compare, fail,
-                   failure_text, on_repeat, seed)
-from .layers import with_form
+from .core import (Case, Check, Mistake, as_array, assert_close_or_explain, call, call_unchanged, fail, failure_text,
+                   on_repeat, seed)
+from .layers import compare_listed, shape_hint, with_form
 
 __all__ = ["moving_average", "conv_output_size", "conv_params"]
 
 
-def answer_rules(got, expected, shape_hint=None, wrong_shapes=()):
+def answer_rules(got, expected, other_shape=None, wrong_shapes=()):
     """``(value, hint)`` suspects recognised on the answer itself: a shape of ``wrong_shapes``
-    (``(shape, hint)`` pairs), any other wrong shape (``shape_hint``), or an integer array where
+    (``(shape, hint)`` pairs), any other wrong shape (``other_shape``), or an integer array where
     the answer has fractions (``np.zeros_like`` of an integer input). A suspect's value is the
     answer, so :func:`.core.assert_close_or_explain` names it; nothing for a non-finite answer."""
     if failure_text(as_array, got) is not None:
@@ -30,7 +30,7 @@ def answer_rules(got, expected, shape_hint=None, wrong_shapes=()):
     if not np.isfinite(arr.astype(np.float64)).all():
         return []
     if arr.shape != expected.shape:
-        text = next((text for shape, text in wrong_shapes if arr.shape == tuple(shape)), shape_hint)
+        text = shape_hint(got, expected.shape, wrong_shapes) or other_shape
         return [(got, text)] if text else []
     if np.issubdtype(arr.dtype, np.integer) and not np.allclose(expected, np.round(expected)):
         return [(got, with_form("ch04.int_dtype", dtype=arr.dtype))]
@@ -50,12 +50,11 @@ def _moving_average_suspects(x, kernel):
     reversed (np.convolve), both."""
     factor = float(np.sum(kernel))
     normalise = with_form("ch04.ma_normalise", factor=factor)
-    if factor != 1:
-        yield _moving_average_ref(x, kernel) * factor, normalise
+    suspects = [(_moving_average_ref(x, kernel) * factor, normalise)] if factor != 1 else []
     if not np.array_equal(kernel, kernel[::-1]):
         flipped = _moving_average_ref(x, kernel[::-1])
-        yield flipped, t("ch04.flip_1d")
-        yield flipped * factor, t("ch04.flip_1d") + "\n" + normalise
+        suspects += [(flipped, t("ch04.flip_1d")), (flipped * factor, t("ch04.flip_1d") + "\n" + normalise)]
+    return suspects
 
 
 def _moving_average_cases():
@@ -78,18 +77,17 @@ def moving_average(func):
             got = call_unchanged(func, x, kernel)
             expected = _moving_average_ref(x, kernel)
             valid = with_form("ch04.valid_1d", n=len(x) - len(kernel) + 1)
-            assert_close_or_explain(got, expected, [*_moving_average_suspects(x, kernel),
-                                                    *answer_rules(got, expected, shape_hint=valid)],
-                                    rtol=1e-6, atol=1e-9)
+            assert_close_or_explain(got, expected, _moving_average_suspects(x, kernel)
+                                    + answer_rules(got, expected, other_shape=valid), rtol=1e-6, atol=1e-9)
 
 
 # ----------------------------------------------------------------------------------------- the two counts
 def _count(got, expected, mistakes, args):
     """An integer answer equal to ``expected``: a number, the value (naming the first ``Mistake``
-    it equals), then an int rather than a float."""
+    it equals, :func:`.layers.compare_listed`), then an int rather than a float."""
     if isinstance(got, bool) or not isinstance(got, (numbers.Real, np.integer, np.floating)):
         fail(t("check.type", expected="int", got=type(got).__name__))
-    compare(got, expected, mistakes, args, rtol=0, atol=0)
+    compare_listed(got, expected, mistakes, args, rtol=0, atol=0)
     if not isinstance(got, (numbers.Integral, np.integer)):
         fail(t("ch04.not_int", got=got) + on_repeat(t("ch04.not_int_form")))
 

@@ -157,12 +157,13 @@ def _call_conv(func, case):
 
 def _layout_and_bias_mistakes(x, w, b, stride, padding, expected):
     """``(value, hint)``: the output channels last; the bias forgotten or added along the width."""
-    yield expected.transpose(0, 2, 3, 1), t("ch04.channels")
+    suspects = [(expected.transpose(0, 2, 3, 1), t("ch04.channels"))]
     if b is not None:
         nobias = _torch_conv(x, w, None, stride, padding)
-        yield nobias, t("ch04.bias_missing")
+        suspects.append((nobias, t("ch04.bias_missing")))
         if expected.shape[3] == expected.shape[1]:
-            yield nobias + b, with_form("ch04.bias_axis")
+            suspects.append((nobias + b, with_form("ch04.bias_axis")))
+    return suspects
 
 
 def conv2d(func):
@@ -177,8 +178,8 @@ def conv2d(func):
             shapes.append(((n, ho, wo, f), t("ch04.channels")))
             shape = tuple(getattr(got, "shape", ()))
             other_shape = _size_hint(expected.shape) if shape[:2] == (n, f) and len(shape) == 4 else t("ch04.channels")
-            assert_close_or_explain(got, expected, [*values, *_layout_and_bias_mistakes(*case.args, expected),
-                                                    *answer_rules(got, expected, other_shape, shapes)],
+            suspects = values + _layout_and_bias_mistakes(*case.args, expected)
+            assert_close_or_explain(got, expected, suspects + answer_rules(got, expected, other_shape, shapes),
                                     rtol=1e-4, atol=1e-6)
 
 

@@ -4,14 +4,210 @@ Every check compares the student's NumPy function with PyTorch (``F.max_pool2d``
 ``F.avg_pool2d`` and autograd). When an answer is wrong, the typical mistakes (stride
 ignored, output size rounded up, channels mixed up, max and average swapped, a gradient
 spread over the window, ties, overlapping windows that overwrite instead of accumulate)
-are recognised and named in the message.
+are recognised and named in the message. A case's arguments are those the student's function
+gets: ``(x, k)`` leaves the stride out (it means k), ``(x, k, stride)`` gives it.
 """
 import numpy as np
 
 from ..i18n import register, t
-from .core import Check, Failure, assert_close, call_unchanged, fail, on_repeat, to_numpy
+from .core import Case, Check, Mistake, as_array, assert_close_or_explain, call_unchanged, expect, seed
+from .layers import compare_listed, shape_hint, with_form
 
 __all__ = ["max_pool2d", "avg_pool2d", "max_pool2d_backward"]
+
+
+def _step(k, stride):
+    return k if stride is None else stride
+
+
+def _windows(x, k, stride=None):
+    """All pooling windows of x (N,C,H,W) as a view (N, C, Ho, Wo, k, k), floor like torch."""
+    s = _step(k, stride)
+    return np.lib.stride_tricks.sliding_window_view(x, (k, k), axis=(2, 3))[:, :, ::s, ::s]
+
+
+def _torch_pool(x, k, stride=None, kind="max"):
+    import torch
+    import torch.nn.functional as F
+
+    tx, s = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float64)), _step(k, stride)
+    return (F.max_pool2d(tx, k, s) if kind == "max" else F.avg_pool2d(tx, k, s)).numpy()
+
+
+def _torch_max_backward(dout, x, k, stride=None):
+    import torch
+    import torch.nn.functional as F
+
+    tx = torch.tensor(np.asarray(x, dtype=np.float64), requires_grad=True)
+    F.max_pool2d(tx, k, _step(k, stride)).backward(torch.from_numpy(np.asarray(dout, dtype=np.float64)))
+    return tx.grad.numpy()
+
+
+def _out_size(h, k, s, ceil=False):
+    return (-(-(h - k) // s) if ceil else (h - k) // s) + 1
+
+
+def _expect_float(got):
+    dtype = as_array(got).dtype
+    expect(np.issubdtype(dtype, np.floating), t("check.dtype", expected="float", got=dtype))
+
+
+# --------------------------------------------------------------------------- forward
+def _over_channels(x, k, stride, reduce):
+    """Pooling that reduces over the channel axis too (a typical slip with axis=...)."""
+    windows = _windows(x, k, stride)
+    return np.broadcast_to(reduce(windows, axis=(1, -2, -1), keepdims=True)[..., 0, 0], windows.shape[:4]).copy()
+
+
+MAX_MISTAKES = [  # on the case's arguments (x, k[, stride])
+    Mistake(lambda x, k, stride=None: _windows(x, k, stride).mean(axis=(-2, -1)), "ch05.hint_got_avg"),
+    Mistake(lambda x, k, stride=None: np.maximum(_windows(x, k, stride).max(axis=(-2, -1)), 0.0), "ch05.hint_zero_init"),
+    Mistake(lambda x, k, stride=None: _over_channels(x, k, stride, np.max), "ch05.hint_mixed_channels"),
+]
+AVG_MISTAKES = [
+    Mistake(lambda x, k, stride=None: _windows(x, k, stride).max(axis=(-2, -1)), "ch05.hint_got_max"),
+    Mistake(lambda x, k, stride=None: _windows(x, k, stride).sum(axis=(-2, -1)), "ch05.hint_sum"),
+    Mistake(lambda x, k, stride=None: _over_channels(x, k, stride, np.mean), "ch05.hint_mixed_channels"),
+]
+
+
+def _wrong_shapes(x, k, stride=None):
+    """``(shape, hint)`` of the shapes a mistake gives: the stride taken as k or as 1, the size
+    rounded up, x read as (N, H, W, C)."""
+    (n, c, h, w), s = x.shape, _step(k, stride)
+    shapes = [((n, c, _out_size(h, k, s, ceil=True), _out_size(w, k, s, ceil=True)), with_form("ch05.hint_ceil"))]
+    if stride is not None and stride != k and h >= k and w >= k:
+        shapes.insert(0, ((n, c, _out_size(h, k, k), _out_size(w, k, k)), t("ch05.hint_stride_ignored", stride=s, k=k)))
+    if stride is None and k != 1:
+        shapes.insert(0, ((n, c, _out_size(h, k, 1), _out_size(w, k, 1)), t("ch05.hint_stride_default")))
+    if h >= k:
+        shapes.append(((n, max(0, _out_size(c, k, s)), _out_size(h, k, s), w), t("ch05.hint_channels")))
+    return shapes
+
+
+def _worked_example():
+    return np.array([[[[1, 3, 2, 1],
+                       [4, 6, 5, 0],
+                       [3, 2, 1, 2],
+                       [1, 0, 3, 4]]]], dtype=np.float64)
+
+
+def _pool_cases():
+    rng = np.random.default_rng(seed(5))
+    x_multi = rng.standard_normal((2, 3, 6, 8))
+    x_multi[1] += 5.0          # images and channels on different levels: mixing shows
+    x_multi[:, 2] -= 3.0
+    return [
+        Case("ch05.case.worked", (_worked_example(), 2)),
+        Case("ch05.case.stride_given", (_worked_example(), 2, 2), values=dict(size="4x4", k=2, s=2)),
+        Case("ch05.case.overlap", (rng.standard_normal((1, 1, 5, 6)), 2, 1), values=dict(k=2, s=1)),
+        Case("ch05.case.odd", (rng.standard_normal((1, 2, 5, 7)), 2), values=dict(size="5x7", k=2)),
+        Case("ch05.case.multi", (x_multi, 2)),
+        Case("ch05.case.on", (rng.standard_normal((2, 4, 7, 9)), 3, 2), values=dict(k=3, s=2, size="7x9")),
+        Case("ch05.case.default_stride", (rng.standard_normal((1, 3, 9, 10)), 3)),
+        Case("ch05.case.negative", (-1.0 - rng.random((1, 2, 4, 6)), 2)),
+        Case("ch05.case.c_equals_w", (rng.standard_normal((2, 4, 5, 4)), 2)),
+        Case("ch05.case.random", (rng.standard_normal((3, 2, 12, 10)), 4, 3), values=dict(size="3x2x12x10", k=4, s=3)),
+    ]
+
+
+def _pool_check(name, func, kind, mistakes):
+    with Check(name) as c:
+        for case in _pool_cases():
+            c.case(case.title)
+            got = call_unchanged(func, *case.args)
+            expected = _torch_pool(*case.args, kind=kind)
+            compare_listed(got, expected, mistakes, case.args,
+                           unexplained=shape_hint(got, expected.shape, _wrong_shapes(*case.args)))
+            _expect_float(got)
+
+
+def max_pool2d(func):
+    """``max_pool2d(x, k, stride=None)``: x (N,C,H,W) → (N,C,Ho,Wo); stride None means k."""
+    _pool_check("max_pool2d", func, "max", MAX_MISTAKES)
+
+
+def avg_pool2d(func):
+    """``avg_pool2d(x, k, stride=None)``: like :func:`max_pool2d` with the window mean."""
+    _pool_check("avg_pool2d", func, "avg", AVG_MISTAKES)
+
+
+# --------------------------------------------------------------------------- backward
+def _backward_variant(dout, x, k, s, rule):
+    """Wrong (and right) ways to route the gradient; used only to recognise mistakes."""
+    dx = np.zeros_like(x, dtype=np.float64)
+    n, c, ho, wo = dout.shape
+    for i in range(ho):
+        for j in range(wo):
+            win = x[:, :, i * s:i * s + k, j * s:j * s + k].reshape(n, c, k * k)
+            g = dout[:, :, i, j][..., None]
+            if rule == "spread_mean":
+                part = np.broadcast_to(g / (k * k), win.shape)
+            elif rule == "spread_all":
+                part = np.broadcast_to(g, win.shape)
+            elif rule == "all_ties":
+                part = (win == win.max(axis=2, keepdims=True)) * g
+            elif rule in ("first", "overwrite", "ones"):
+                part = (np.arange(k * k) == win.argmax(axis=2)[..., None]) * (1.0 if rule == "ones" else g)
+            elif rule == "last":
+                last = k * k - 1 - win[..., ::-1].argmax(axis=2)
+                part = (np.arange(k * k) == last[..., None]) * g
+            part = np.asarray(part).reshape(n, c, k, k)
+            region = dx[:, :, i * s:i * s + k, j * s:j * s + k]
+            if rule == "overwrite":
+                np.copyto(region, part, where=part != 0)
+            else:
+                region += part
+    return dx
+
+
+BACKWARD_RULES = [("spread_mean", "ch05.hint_spread"), ("spread_all", "ch05.hint_spread"), ("all_ties", "ch05.hint_ties"),
+                  ("last", "ch05.hint_ties"), ("overwrite", "ch05.hint_overwrite"), ("ones", "ch05.hint_ignore_dout")]
+
+
+def _backward_suspects(dout, x, k, stride=None):
+    """``(value, hint)`` of the typical wrong gradients: spread over the window, every tied maximum
+    or the last one, overlaps overwritten, dout ignored, and windows stepped by k instead of the stride."""
+    (h, w), s = x.shape[2:], _step(k, stride)
+    suspects = [(_backward_variant(dout, x, k, s, rule), with_form(key)) for rule, key in BACKWARD_RULES]
+    if s != k and h >= k and w >= k:
+        part = dout[:, :, :_out_size(h, k, k), :_out_size(w, k, k)]
+        suspects.append((_backward_variant(part, x, k, k, "first"), t("ch05.hint_stride_ignored", stride=s, k=k)))
+    return suspects
+
+
+def _backward_cases():
+    rng = np.random.default_rng(seed(11))
+    ties = np.array([[[[3, 3, 0, 5],
+                       [1, 2, 5, 5]]]], dtype=np.float64)
+    fixed = [("ch05.case.worked_dout", (_worked_example(), 2), {}, np.array([[[[1., 2.], [3., 4.]]]])),
+             ("ch05.case.ties", (ties, 2), {}, np.array([[[[1.0, 2.0]]]]))]
+    drawn = [("ch05.case.overlap_add", (rng.standard_normal((1, 1, 5, 6)), 2, 1), dict(k=2, s=1)),
+             ("ch05.case.overlap_add_6x6", (rng.standard_normal((2, 2, 6, 6)), 3, 1), dict(k=3, s=1)),
+             ("ch05.case.odd", (rng.standard_normal((1, 2, 5, 7)), 2), dict(size="5x7", k=2)),
+             ("ch05.case.stride_given", (rng.standard_normal((2, 3, 6, 8)), 2, 2), dict(size="N=2, C=3, H=6, W=8", k=2, s=2)),
+             ("ch05.case.on", (rng.standard_normal((2, 4, 7, 9)), 3, 2), dict(k=3, s=2, size="7x9")),
+             ("ch05.case.random", (rng.standard_normal((3, 2, 12, 10)), 4, 3), dict(size="3x2x12x10", k=4, s=3))]
+    cases = [Case(key, (dout, *args), values=values) for key, args, values, dout in fixed]
+    for key, (x, k, *stride), values in drawn:  # dout drawn after every x, with the output's shape
+        s = _step(k, stride[0] if stride else None)
+        size = (*x.shape[:2], _out_size(x.shape[2], k, s), _out_size(x.shape[3], k, s))
+        cases.append(Case(key, (rng.uniform(0.5, 2.0, size=size), x, k, *stride), values=values))
+    return cases
+
+
+def max_pool2d_backward(func):
+    """``max_pool2d_backward(dout, x, k, stride=None) -> dx``, compared with torch autograd."""
+    with Check("max_pool2d_backward") as c:
+        for case in _backward_cases():
+            c.case(case.title)
+            got = call_unchanged(func, *case.args)
+            expected = _torch_max_backward(*case.args)
+            dout, x = case.args[:2]
+            assert_close_or_explain(got, expected, _backward_suspects(*case.args),
+                                    unexplained=shape_hint(got, x.shape, [(dout.shape, t("ch05.hint_dx_shape", shape=x.shape))]))
+            _expect_float(got)
+
 
 register({
     # case names
@@ -21,6 +217,11 @@ register({
     "ch05.case.overlap": {"ja": "k={k}, stride={s} (窓が重なる)", "en": "k={k}, stride={s} (overlapping windows)"},
     "ch05.case.overlap_add": {"ja": "k={k}, stride={s} (窓が重なり、勾配は足し合わせる)",
                               "en": "k={k}, stride={s} (overlapping windows, gradients add up)"},
+    "ch05.case.multi": {"ja": "N=2, C=3, H=6, W=8, k=2", "en": "N=2, C=3, H=6, W=8, k=2"},
+    "ch05.case.default_stride": {"ja": "k=3 (stride=None), 9x10", "en": "k=3 (stride=None), 9x10"},
+    "ch05.case.c_equals_w": {"ja": "C = W (4x5x4), k=2", "en": "C = W (4x5x4), k=2"},
+    "ch05.case.overlap_add_6x6": {"ja": "k={k}, stride={s}, 6x6 (窓が重なり、勾配は足し合わせる)",
+                                  "en": "k={k}, stride={s}, 6x6 (overlapping windows, gradients add up)"},
     "ch05.case.odd": {"ja": "奇数の大きさ {size}, k={k} (torch と同じく切り捨て)",
                       "en": "odd size {size}, k={k} (rounded down like torch)"},
     "ch05.case.on": {"ja": "{size} の入力に k={k}, stride={s}", "en": "k={k}, stride={s} on {size}"},
@@ -103,216 +304,3 @@ register({
         "en": "Hint: the arg-max positions are right, but the values are not dout. Pass each window's dout value on.",
     },
 })
-
-
-# --------------------------------------------------------------------------- references
-def _stride(k, stride):
-    return k if stride is None else stride
-
-
-def _windows(x, k, s):
-    """All pooling windows of x (N,C,H,W) as a view (N, C, Ho, Wo, k, k), floor like torch."""
-    view = np.lib.stride_tricks.sliding_window_view(x, (k, k), axis=(2, 3))
-    return view[:, :, ::s, ::s]
-
-
-def _torch_pool(x, k, s, kind):
-    import torch
-    import torch.nn.functional as F
-
-    tx = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float64))
-    out = F.max_pool2d(tx, k, s) if kind == "max" else F.avg_pool2d(tx, k, s)
-    return out.numpy()
-
-
-def _torch_max_backward(dout, x, k, s):
-    import torch
-    import torch.nn.functional as F
-
-    tx = torch.tensor(np.asarray(x, dtype=np.float64), requires_grad=True)
-    F.max_pool2d(tx, k, s).backward(torch.from_numpy(np.asarray(dout, dtype=np.float64)))
-    return tx.grad.numpy()
-
-
-def _out_size(h, k, s, ceil=False):
-    return (-(-(h - k) // s) if ceil else (h - k) // s) + 1
-
-
-def _backward_variant(dout, x, k, s, rule):
-    """Wrong (and right) ways to route the gradient; used only to recognise mistakes."""
-    dx = np.zeros_like(x, dtype=np.float64)
-    n, c, ho, wo = dout.shape
-    for i in range(ho):
-        for j in range(wo):
-            win = x[:, :, i * s:i * s + k, j * s:j * s + k].reshape(n, c, k * k)
-            g = dout[:, :, i, j][..., None]
-            if rule == "spread_mean":
-                part = np.broadcast_to(g / (k * k), win.shape)
-            elif rule == "spread_all":
-                part = np.broadcast_to(g, win.shape)
-            elif rule == "all_ties":
-                part = (win == win.max(axis=2, keepdims=True)) * g
-            elif rule in ("first", "overwrite", "ones"):
-                part = (np.arange(k * k) == win.argmax(axis=2)[..., None]) * (1.0 if rule == "ones" else g)
-            elif rule == "last":
-                last = k * k - 1 - win[..., ::-1].argmax(axis=2)
-                part = (np.arange(k * k) == last[..., None]) * g
-            part = np.asarray(part).reshape(n, c, k, k)
-            region = dx[:, :, i * s:i * s + k, j * s:j * s + k]
-            if rule == "overwrite":
-                np.copyto(region, part, where=part != 0)
-            else:
-                region += part
-    return dx
-
-
-# --------------------------------------------------------------------------- comparing
-def _matches(arr, candidate, expected):
-    if isinstance(candidate, tuple):  # a wrong shape
-        return arr.shape != expected.shape and arr.shape == candidate
-    return (arr.shape == candidate.shape and np.issubdtype(arr.dtype, np.number)
-            and np.allclose(arr.astype(np.float64), candidate, rtol=1e-5, atol=1e-8))
-
-
-def _compare(got, expected, suspects, rtol=1e-5, atol=1e-8):
-    """assert_close, and when it fails, add the hint of the first suspect the answer matches.
-
-    ``suspects`` is a list of ``(candidate, hint)``: a candidate is an expected-looking array
-    computed the wrong way, or a shape tuple.
-    """
-    arr = to_numpy(got, kind=f"numpy.ndarray {tuple(expected.shape)}")
-    try:
-        assert_close(arr, expected, rtol=rtol, atol=atol, check_dtype="float")
-    except Failure as failure:
-        for candidate, hint in suspects:
-            if candidate is not None and _matches(arr, candidate, expected):
-                fail(f"{failure}\n{hint}")
-        raise
-    return arr
-
-
-def _shape_suspects(x, k, s, stride_arg):
-    n, c, h, w = x.shape
-    out = []
-    if stride_arg is not None and stride_arg != k and h >= k and w >= k:
-        out.append(((n, c, _out_size(h, k, k), _out_size(w, k, k)), t("ch05.hint_stride_ignored", stride=s, k=k)))
-    if stride_arg is None and k != 1:
-        out.append(((n, c, _out_size(h, k, 1), _out_size(w, k, 1)), t("ch05.hint_stride_default")))
-    out.append(((n, c, _out_size(h, k, s, ceil=True), _out_size(w, k, s, ceil=True)),
-                t("ch05.hint_ceil") + on_repeat(t("ch05.hint_ceil_form"))))
-    if h >= k:  # pooling axes 1 and 2 as if x were (N, H, W, C)
-        out.append(((n, max(0, _out_size(c, k, s)), _out_size(h, k, s), w), t("ch05.hint_channels")))
-    return out
-
-
-def _pool_value_suspects(x, k, s, kind):
-    out = []
-    if kind == "max":
-        out.append((_windows(x, k, s).mean(axis=(-2, -1)), t("ch05.hint_got_avg")))
-        out.append((np.maximum(_windows(x, k, s).max(axis=(-2, -1)), 0.0), t("ch05.hint_zero_init")))
-    else:
-        out.append((_windows(x, k, s).max(axis=(-2, -1)), t("ch05.hint_got_max")))
-        out.append((_windows(x, k, s).sum(axis=(-2, -1)), t("ch05.hint_sum")))
-    return out
-
-
-# --------------------------------------------------------------------------- cases
-def _worked_example():
-    return np.array([[[[1, 3, 2, 1],
-                       [4, 6, 5, 0],
-                       [3, 2, 1, 2],
-                       [1, 0, 3, 4]]]], dtype=np.float64)
-
-
-def _pool_cases():
-    """(name, x, k, stride) — stride None means "leave the argument out"."""
-    rng = np.random.default_rng(5)
-    x_multi = rng.standard_normal((2, 3, 6, 8))
-    x_multi[1] += 5.0          # images and channels on different levels: mixing shows
-    x_multi[:, 2] -= 3.0
-    return [
-        (t("ch05.case.worked"), _worked_example(), 2, None),
-        (t("ch05.case.stride_given", size="4x4", k=2, s=2), _worked_example(), 2, 2),
-        (t("ch05.case.overlap", k=2, s=1), rng.standard_normal((1, 1, 5, 6)), 2, 1),
-        (t("ch05.case.odd", size="5x7", k=2), rng.standard_normal((1, 2, 5, 7)), 2, None),
-        ("N=2, C=3, H=6, W=8, k=2", x_multi, 2, None),
-        (t("ch05.case.on", k=3, s=2, size="7x9"), rng.standard_normal((2, 4, 7, 9)), 3, 2),
-        ("k=3 (stride=None), 9x10", rng.standard_normal((1, 3, 9, 10)), 3, None),
-        (t("ch05.case.negative"), -1.0 - rng.random((1, 2, 4, 6)), 2, None),
-        ("C = W (4x5x4), k=2", rng.standard_normal((2, 4, 5, 4)), 2, None),
-        (t("ch05.case.random", size="3x2x12x10", k=4, s=3), rng.standard_normal((3, 2, 12, 10)), 4, 3),
-    ]
-
-
-def _run_pool(c, func, kind):
-    for name, x, k, stride in _pool_cases():
-        c.case(name)
-        s = _stride(k, stride)
-        got = call_unchanged(func, x, k) if stride is None else call_unchanged(func, x, k, stride)
-        expected = _torch_pool(x, k, s, kind)
-        _compare(got, expected, _shape_suspects(x, k, s, stride) + _pool_value_suspects(x, k, s, kind)
-                 + [(_mixed_suspect(x, k, s, kind), t("ch05.hint_mixed_channels"))])
-
-
-def _mixed_suspect(x, k, s, kind):
-    """Reducing over the channel axis too (a typical slip with axis=...)."""
-    w = _windows(x, k, s)
-    red = w.max(axis=(1, -2, -1), keepdims=True) if kind == "max" else w.mean(axis=(1, -2, -1), keepdims=True)
-    return np.broadcast_to(red[..., 0, 0], w.shape[:4]).copy()
-
-
-def max_pool2d(func):
-    """``max_pool2d(x, k, stride=None)``: x (N,C,H,W) → (N,C,Ho,Wo); stride None means k."""
-    with Check("max_pool2d") as c:
-        _run_pool(c, func, "max")
-
-
-def avg_pool2d(func):
-    """``avg_pool2d(x, k, stride=None)``: like :func:`max_pool2d` with the window mean."""
-    with Check("avg_pool2d") as c:
-        _run_pool(c, func, "avg")
-
-
-def max_pool2d_backward(func):
-    """``max_pool2d_backward(dout, x, k, stride=None) -> dx``, compared with torch autograd."""
-    rng = np.random.default_rng(11)
-    worked = _worked_example()
-    ties = np.array([[[[3, 3, 0, 5],
-                       [1, 2, 5, 5]]]], dtype=np.float64)
-    cases = [
-        (t("ch05.case.worked_dout"), worked, 2, None, np.array([[[[1., 2.], [3., 4.]]]])),
-        (t("ch05.case.ties"), ties, 2, None, np.array([[[[1.0, 2.0]]]])),
-        (t("ch05.case.overlap_add", k=2, s=1), rng.standard_normal((1, 1, 5, 6)), 2, 1, None),
-        (t("ch05.case.overlap_add", k=3, s=1) + ", 6x6", rng.standard_normal((2, 2, 6, 6)), 3, 1, None),
-        (t("ch05.case.odd", size="5x7", k=2), rng.standard_normal((1, 2, 5, 7)), 2, None, None),
-        (t("ch05.case.stride_given", size="N=2, C=3, H=6, W=8", k=2, s=2), rng.standard_normal((2, 3, 6, 8)), 2, 2,
-         None),
-        (t("ch05.case.on", k=3, s=2, size="7x9"), rng.standard_normal((2, 4, 7, 9)), 3, 2, None),
-        (t("ch05.case.random", size="3x2x12x10", k=4, s=3), rng.standard_normal((3, 2, 12, 10)), 4, 3, None),
-    ]
-    with Check("max_pool2d_backward") as c:
-        for name, x, k, stride, dout in cases:
-            c.case(name)
-            s = _stride(k, stride)
-            n, ch, h, w = x.shape
-            if dout is None:
-                dout = rng.uniform(0.5, 2.0, size=(n, ch, _out_size(h, k, s), _out_size(w, k, s)))
-            if stride is None:
-                got = call_unchanged(func, dout, x, k)
-            else:
-                got = call_unchanged(func, dout, x, k, stride)
-            expected = _torch_max_backward(dout, x, k, s)
-            suspects = [
-                (dout.shape, t("ch05.hint_dx_shape", shape=x.shape)),
-                (_backward_variant(dout, x, k, s, "spread_mean"), t("ch05.hint_spread")),
-                (_backward_variant(dout, x, k, s, "spread_all"), t("ch05.hint_spread")),
-                (_backward_variant(dout, x, k, s, "all_ties"), t("ch05.hint_ties")),
-                (_backward_variant(dout, x, k, s, "last"), t("ch05.hint_ties")),
-                (_backward_variant(dout, x, k, s, "overwrite") if s < k else None,
-                 t("ch05.hint_overwrite") + on_repeat(t("ch05.hint_overwrite_form"))),
-                (_backward_variant(dout, x, k, s, "ones"), t("ch05.hint_ignore_dout")),
-            ]
-            if s != k and h >= k and w >= k:  # loops that step by k instead of by the stride
-                part = dout[:, :, :_out_size(h, k, k), :_out_size(w, k, k)]
-                suspects.append((_backward_variant(part, x, k, k, "first"), t("ch05.hint_stride_ignored", stride=s, k=k)))
-            _compare(got, expected, suspects)
