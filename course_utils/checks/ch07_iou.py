@@ -78,7 +78,8 @@ def random_boxes(rng, n, size=100.0, min_side=2.0):
     return np.concatenate([xy, xy + wh], axis=1)
 
 
-def run_detection_cases(name, func, cases, reference, mistakes, *, atol=1e-6, read=None, pattern=None, on_error=None):
+def run_detection_cases(name, func, cases, reference, mistakes, *, rtol=RTOL, atol=1e-6, read=None, pattern=None,
+                        on_error=None):
     """Chapter 07's :func:`~.core.run_cases`, with three hooks core's lacks: ``read(answer, *args)`` turns
     the answer into what is compared and may fail with its own message (one number, kept indices in
     range); ``pattern(answer, expected, *args)`` is the hint (text or None) for a wrong answer that no
@@ -86,8 +87,8 @@ def run_detection_cases(name, func, cases, reference, mistakes, *, atol=1e-6, re
     ``on_error`` a hint key added when the student's code raises in a case without a hint of its own.
 
     A failure's frames are cleared at once: :func:`~.core.compare` leaves its generator of mistakes
-    suspended, and closed later by the garbage collector while another check watches a student's call
-    it would count as a call into the checks (fairplay).
+    suspended, and were the garbage collector to close it later, inside another check's watched call
+    of a student's function, fair play would count that as a call into the checks.
     """
     with Check(name) as c:
         require_callable(func, name)
@@ -98,7 +99,7 @@ def run_detection_cases(name, func, cases, reference, mistakes, *, atol=1e-6, re
                 got = read(got, *case.args) if read else got
                 expected = reference(*case.args)
                 try:
-                    compare(got, expected, mistakes, case.args, rtol=RTOL, atol=atol,
+                    compare(got, expected, mistakes, case.args, rtol=rtol, atol=atol,
                             unexplained=pattern(got, expected, *case.args) if pattern else None)
                 except Failure as failure:
                     traceback.clear_frames(failure.__traceback__)
