@@ -6,7 +6,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 import course_utils as cu
-from course_utils.checks.ch08 import _miou_reference, _miou_worked
+from course_utils.checks import core
+from course_utils.checks.ch08 import _dice_cases, _dice_reference, _miou_cases, _miou_reference, _miou_worked
 from course_utils.i18n import t
 from tests.check_helpers import assert_fails, hint
 
@@ -15,6 +16,16 @@ pytestmark = pytest.mark.usefixtures("each_language")
 
 def fails(check, *funcs, fragments=()):
     return assert_fails(lambda: check(*funcs), fragments)
+
+
+def raised(etype, message=""):
+    """The start of the message for an exception the student's code raised (``message`` its text, if given)."""
+    return t("check.raised", etype=etype, message=message).strip()
+
+
+def passes(check, answer, capsys, cases):
+    check(answer)
+    assert capsys.readouterr().out.strip() == t("check.passed", name=check.__name__, n=cases)
 
 
 # =========================================================================== miou
@@ -68,9 +79,7 @@ def test_reference_agrees_with_scikit_learn():
 
 @pytest.mark.parametrize("func", [miou_loops, miou_confusion, miou_torch])
 def test_miou_correct(func, capsys):
-    cu.checks.miou(func)
-    out = capsys.readouterr().out
-    assert "✓ miou" in out and out.count("\n") == 1
+    passes(cu.checks.miou, func, capsys, len(_miou_cases()))
 
 
 def per_class(pred, target, num_classes):
@@ -84,7 +93,7 @@ def test_miou_over_all_classes_fails():
         inter, union = per_class(pred, target, num_classes)
         return np.sum(np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)) / num_classes
 
-    fails(cu.checks.miou, all_classes, fragments=["num_classes=5", hint("ch08.miou_all_classes")])
+    fails(cu.checks.miou, all_classes, fragments=[t("ch08.case.miou_absent", k=5, absent="3, 4"), hint("ch08.miou_all_classes")])
 
 
 def test_miou_nan_for_absent_class_fails():
@@ -93,7 +102,7 @@ def test_miou_nan_for_absent_class_fails():
         with np.errstate(invalid="ignore"):
             return np.mean(inter / union)
 
-    fails(cu.checks.miou, plain_mean, fragments=["NaN", hint("ch08.miou_nan")])
+    fails(cu.checks.miou, plain_mean, fragments=[hint("check.nan"), hint("ch08.miou_nan")])
 
 
 def test_miou_absent_as_one_fails():
@@ -145,15 +154,16 @@ def test_miou_skipping_background_fails():
     fails(cu.checks.miou, no_background, fragments=[hint("ch08.miou_background")])
 
 
-def test_miou_uint8_overflow_fails():
-    def no_cast(pred, target, num_classes):
-        k = num_classes
-        cm = np.bincount((target * k + pred).ravel(), minlength=k * k)[:k * k].reshape(k, k)
-        inter = np.diag(cm)
-        union = cm.sum(0) + cm.sum(1) - inter
-        return (inter[union > 0] / union[union > 0]).mean()
+def _uint8_without_cast(pred, target, num_classes):
+    k = num_classes
+    cm = np.bincount((target * k + pred).ravel(), minlength=k * k)[:k * k].reshape(k, k)
+    inter = np.diag(cm)
+    union = cm.sum(0) + cm.sum(1) - inter
+    return (inter[union > 0] / union[union > 0]).mean()
 
-    fails(cu.checks.miou, no_cast, fragments=["uint8", hint("ch08.miou_uint8")])
+
+def test_miou_uint8_overflow_fails():
+    fails(cu.checks.miou, _uint8_without_cast, fragments=[t("ch08.case.miou_voc"), hint("ch08.miou_uint8")])
 
 
 def test_miou_per_class_array_fails():
@@ -161,7 +171,7 @@ def test_miou_per_class_array_fails():
         inter, union = per_class(pred, target, num_classes)
         return inter / union
 
-    fails(cu.checks.miou, ious, fragments=["(3,)", hint("ch08.miou_scalar")])
+    fails(cu.checks.miou, ious, fragments=[t("check.not_number", got="numpy.ndarray float64 (3,)"), hint("ch08.miou_scalar")])
 
 
 def test_miou_bad_code_fails_clearly():
@@ -174,10 +184,10 @@ def test_miou_bad_code_fails_clearly():
         return result
 
     fails(cu.checks.miou, stub, fragments=[t("check.stub")])
-    fails(cu.checks.miou, lambda pred, target: 1.0, fragments=["TypeError"])
+    fails(cu.checks.miou, lambda pred, target: 1.0, fragments=[raised("TypeError")])
     fails(cu.checks.miou, modifies, fragments=[t("check.inputs_changed")])
-    fails(cu.checks.miou, lambda p, g, k: [miou_loops(p, g, k)], fragments=["list"])
-    fails(cu.checks.miou, lambda p, g, k: None, fragments=["NoneType"])
+    fails(cu.checks.miou, lambda p, g, k: [miou_loops(p, g, k)], fragments=[hint("check.not_number"), "list"])
+    fails(cu.checks.miou, lambda p, g, k: None, fragments=[t("check.type", expected="number", got="NoneType")])
 
 
 # =========================================================================== dice
@@ -201,16 +211,12 @@ def dice_plain(pred, target):
 
 
 def test_dice_worked_example_by_hand():
-    from course_utils.checks.ch08 import _dice_cases
-
-    _, _, a, b = _dice_cases()[0]
+    a, b = _dice_cases()[0].args
     assert (a.sum(), b.sum(), (a & b).sum()) == (6, 5, 4)
     assert dice_bool(a, b) == pytest.approx(8 / 11)
 
 
 def test_dice_reference_is_undefined_for_two_empty_masks():
-    from course_utils.checks.ch08 import _dice_reference
-
     empty = np.zeros((3, 3), dtype=bool)
     assert np.isnan(_dice_reference(empty, empty))
     assert _dice_reference(empty, ~empty) == 0.0
@@ -221,9 +227,7 @@ def test_dice_reference_is_undefined_for_two_empty_masks():
 
 @pytest.mark.parametrize("func", [dice_bool, dice_float, dice_plain])
 def test_dice_correct(func, capsys):
-    cu.checks.dice(func)
-    out = capsys.readouterr().out
-    assert "✓ dice" in out and out.count("\n") == 1
+    passes(cu.checks.dice, func, capsys, len(_dice_cases()))
 
 
 def test_dice_zero_for_empty_fails():
@@ -231,13 +235,15 @@ def test_dice_zero_for_empty_fails():
         size = pred.sum() + target.sum()
         return 0.0 if size == 0 else 2 * (pred & target).sum() / size
 
-    fails(cu.checks.dice, zero, fragments=["nan", t("ch08.case.dice_both_empty"), hint("ch08.dice_empty_zero")])
+    fails(cu.checks.dice, zero, fragments=[t("check.scalar", expected="nan", got="0"), t("ch08.case.dice_both_empty"),
+                                          hint("ch08.dice_empty_zero")])
 
 
 def test_dice_one_for_empty_fails():
     """The old convention (1.0 for two empty masks) is refused: the score is undefined there."""
     fails(cu.checks.dice, lambda p, g: dice_bool(p, g) if (p.any() or g.any()) else 1.0,
-          fragments=["nan", t("ch08.case.dice_both_empty"), hint("ch08.dice_empty_one")])
+          fragments=[t("check.scalar", expected="nan", got="1"), t("ch08.case.dice_both_empty"),
+                     hint("ch08.dice_empty_one")])
 
 
 def test_dice_that_raises_for_empty_fails_with_the_convention():
@@ -245,7 +251,7 @@ def test_dice_that_raises_for_empty_fails_with_the_convention():
         a, b = np.asarray(pred, bool), np.asarray(target, bool)
         return 2 * int((a & b).sum()) / (int(a.sum()) + int(b.sum()))
 
-    fails(cu.checks.dice, python_division, fragments=["ZeroDivisionError", hint("ch08.dice_empty_raised")])
+    fails(cu.checks.dice, python_division, fragments=[raised("ZeroDivisionError"), hint("ch08.dice_empty_raised")])
 
 
 def test_dice_iou_instead_fails():
@@ -253,7 +259,7 @@ def test_dice_iou_instead_fails():
         union = (pred | target).sum()
         return float("nan") if union == 0 else (pred & target).sum() / union
 
-    fails(cu.checks.dice, iou, fragments=["8/11", hint("ch08.dice_iou")])
+    fails(cu.checks.dice, iou, fragments=[t("ch08.case.dice_worked"), hint("ch08.dice_iou")])
 
 
 def test_dice_bool_plus_fails():
@@ -282,7 +288,8 @@ def test_dice_per_image_fails():
             return dice_bool(pred, target)
         return np.array([dice_bool(p, g) for p, g in zip(pred, target)])
 
-    fails(cu.checks.dice, per_image, fragments=["(2,)", hint("ch08.dice_scalar")])
+    fails(cu.checks.dice, per_image, fragments=[t("check.not_number", got="numpy.ndarray float64 (2,)"),
+                                               hint("ch08.dice_scalar")])
 
 
 def test_dice_bad_code_fails_clearly():
@@ -290,11 +297,16 @@ def test_dice_bad_code_fails_clearly():
         raise NotImplementedError
 
     fails(cu.checks.dice, stub, fragments=[t("check.stub")])
-    fails(cu.checks.dice, lambda p, g: 1 / 0, fragments=["ZeroDivisionError"])
-    fails(cu.checks.dice, lambda p, g: "0.5", fragments=["str"])
+    fails(cu.checks.dice, lambda p, g: 1 / 0, fragments=[raised("ZeroDivisionError", "division by zero")])
+    fails(cu.checks.dice, lambda p, g: "0.5", fragments=[t("check.type", expected="number", got="str")])
 
 
 # =========================================================================== unet
+# the cases a right answer passes: build, 3 sizes, down, up, skip, varies, logits, non-linear, 2 other
+# (in_channels, num_classes) built and run, UNet(3, 7) built, head, gradients (with its forward pass)
+UNET_CASES = 19
+
+
 def block(cin, cout):
     return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
                          nn.Conv2d(cout, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
@@ -402,9 +414,7 @@ class FCN8s(nn.Module):
 
 @pytest.mark.parametrize("answer", [UNet, UNetInterpolate, UNetBook, FCN8s])
 def test_unet_correct(answer, capsys):
-    cu.checks.unet(answer)
-    out = capsys.readouterr().out
-    assert "✓ unet" in out and out.count("\n") == 1
+    passes(cu.checks.unet, answer, capsys, UNET_CASES)
 
 
 def test_unet_check_leaves_grad_mode_on():
@@ -435,7 +445,8 @@ class ValidConvs(nn.Module):
 
 
 def test_unet_valid_convolutions_shrink_fails():
-    fails(cu.checks.unet, ValidConvs, fragments=["(2, 4, 64, 64)", "(2, 4, 48, 48)", hint("ch08.unet_shrunk")])
+    fails(cu.checks.unet, ValidConvs, fragments=[t("ch08.unet_shape", inp=(2, 3, 64, 64), expected=(2, 4, 64, 64),
+                                                      got=(2, 4, 48, 48)), t("ch08.unet_shrunk")])
 
 
 class HardCodedClasses(UNet):
@@ -450,7 +461,8 @@ class InChannelsOut(UNet):
 
 @pytest.mark.parametrize("answer", [HardCodedClasses, InChannelsOut])
 def test_unet_wrong_number_of_classes_fails(answer):
-    fails(cu.checks.unet, answer, fragments=["(2, 4, 64, 64)", "num_classes", hint("ch08.unet_classes")])
+    fails(cu.checks.unet, answer, fragments=[t("ch08.case.unet_forward", inp=(2, 3, 64, 64), k=4),
+                                            hint("ch08.unet_shape"), t("ch08.unet_classes")])
 
 
 class EncoderOnly(UNet):
@@ -459,7 +471,8 @@ class EncoderOnly(UNet):
 
 
 def test_unet_without_upsampling_fails():
-    fails(cu.checks.unet, EncoderOnly, fragments=["(2, 4, 4, 4)", hint("ch08.unet_halved", f=16)])
+    fails(cu.checks.unet, EncoderOnly, fragments=[t("ch08.unet_shape", inp=(2, 3, 64, 64), expected=(2, 4, 64, 64),
+                                                        got=(2, 4, 4, 4)), t("ch08.unet_halved", f=16)])
 
 
 class UpsampleAtTheEnd(nn.Module):
@@ -491,7 +504,7 @@ class NoSkips(UNet):
 
 @pytest.mark.parametrize("answer", [UpsampleAtTheEnd, NoSkips])
 def test_unet_without_skip_connections_fails(answer):
-    fails(cu.checks.unet, answer, fragments=["torch.cat", hint("ch08.unet_no_skip")])
+    fails(cu.checks.unet, answer, fragments=[t("ch08.case.unet_skip"), t("ch08.unet_no_skip")])
 
 
 class FullResolution(nn.Module):
@@ -505,7 +518,7 @@ class FullResolution(nn.Module):
 
 
 def test_unet_without_downsampling_fails():
-    fails(cu.checks.unet, FullResolution, fragments=["conv2d", "MaxPool2d", hint("ch08.unet_no_down")])
+    fails(cu.checks.unet, FullResolution, fragments=[t("ch08.case.unet_down"), hint("ch08.unet_no_down"), "conv2d"])
 
 
 class PooledBranchUnused(FullResolution):
@@ -515,7 +528,7 @@ class PooledBranchUnused(FullResolution):
 
 
 def test_unet_pooled_but_never_upsampled_fails():
-    fails(cu.checks.unet, PooledBranchUnused, fragments=["max_pool2d", hint("ch08.unet_no_up")])
+    fails(cu.checks.unet, PooledBranchUnused, fragments=[t("ch08.case.unet_up"), hint("ch08.unet_no_up"), "max_pool2d"])
 
 
 class TooDeep(UNet):
@@ -524,7 +537,8 @@ class TooDeep(UNet):
 
 
 def test_unet_five_poolings_fail_on_a_multiple_of_16():
-    fails(cu.checks.unet, TooDeep, fragments=["(1, 3, 48, 80)", "RuntimeError", hint("ch08.unet_sizes", inp=(1, 3, 48, 80))])
+    fails(cu.checks.unet, TooDeep, fragments=[t("ch08.case.unet_forward", inp=(1, 3, 48, 80), k=4), raised("RuntimeError"),
+                                           t("ch08.unet_sizes", inp=(1, 3, 48, 80))])
 
 
 class SwapsHW(UNetInterpolate):
@@ -534,7 +548,8 @@ class SwapsHW(UNetInterpolate):
 
 
 def test_unet_height_and_width_swapped_fails():
-    fails(cu.checks.unet, SwapsHW, fragments=["(1, 4, 96, 64)", "(1, 4, 64, 96)"])
+    fails(cu.checks.unet, SwapsHW, fragments=[t("ch08.unet_shape", inp=(1, 3, 96, 64), expected=(1, 4, 96, 64), got=(1, 4, 64, 96)),
+                                         t("ch08.unet_sizes", inp=(1, 3, 96, 64))])
 
 
 class GlobalPool(UNet):
@@ -544,7 +559,7 @@ class GlobalPool(UNet):
 
 
 def test_unet_constant_over_pixels_fails():
-    fails(cu.checks.unet, GlobalPool, fragments=[hint("ch08.unet_constant")])
+    fails(cu.checks.unet, GlobalPool, fragments=[t("ch08.case.unet_varies"), t("ch08.unet_constant")])
 
 
 class IgnoresInput(UNet):
@@ -558,7 +573,7 @@ class IgnoresInput(UNet):
 
 
 def test_unet_same_output_for_every_input_fails():
-    fails(cu.checks.unet, IgnoresInput, fragments=[hint("ch08.unet_same_for_inputs")])
+    fails(cu.checks.unet, IgnoresInput, fragments=[t("ch08.case.unet_varies"), t("ch08.unet_same_for_inputs")])
 
 
 class DetachedEncoder(UNet):
@@ -580,9 +595,9 @@ class Frozen(UNet):
 
 
 def test_unet_gradients_fail():
-    fails(cu.checks.unet, DetachedEncoder, fragments=["downs.0.0.weight", ".detach()"])
-    fails(cu.checks.unet, UnusedLayer, fragments=["spare.weight", "spare.bias"])
-    fails(cu.checks.unet, Frozen, fragments=["requires_grad=False", "head.weight"])
+    fails(cu.checks.unet, DetachedEncoder, fragments=[t("module.case.grad"), hint("module.no_grad"), "downs.0.0.weight"])
+    fails(cu.checks.unet, UnusedLayer, fragments=[t("module.no_grad", names="spare.weight, spare.bias")])
+    fails(cu.checks.unet, Frozen, fragments=[t("module.frozen", names="head.weight")])
 
 
 class ReturnsDict(UNet):
@@ -596,8 +611,8 @@ class NaNOut(UNet):
 
 
 def test_unet_bad_outputs_fail():
-    fails(cu.checks.unet, ReturnsDict, fragments=["dict", "(N, num_classes, H, W)"])
-    fails(cu.checks.unet, NaNOut, fragments=["NaN"])
+    fails(cu.checks.unet, ReturnsDict, fragments=[t("ch08.unet_not_tensor", got="dict")])
+    fails(cu.checks.unet, NaNOut, fragments=[t("module.nan")])
 
 
 class Stub(nn.Module):
@@ -624,11 +639,12 @@ class NoArguments(nn.Module):
 def test_unet_bad_code_fails_clearly():
     fails(cu.checks.unet, Stub, fragments=[t("check.stub")])
     fails(cu.checks.unet, StubForward, fragments=[t("check.stub")])
-    fails(cu.checks.unet, NoSuper, fragments=["super().__init__()"])
-    fails(cu.checks.unet, NoArguments, fragments=["TypeError"])
-    fails(cu.checks.unet, UNet(3, 4), fragments=["cu.checks.unet(UNet)"])
-    fails(cu.checks.unet, 3, fragments=["int"])
-    fails(cu.checks.unet, lambda cin, k: (lambda x: x), fragments=["nn.Module", "UNet(in_channels, num_classes)"])
+    fails(cu.checks.unet, NoSuper, fragments=[t("module.no_super")])
+    fails(cu.checks.unet, NoArguments, fragments=[t("ch08.case.unet_build", cin=3, k=4), raised("TypeError")])
+    fails(cu.checks.unet, UNet(3, 4), fragments=[t("module.instance", got="UNet", check="unet", cls="UNet")])
+    fails(cu.checks.unet, 3, fragments=[t("check.not_callable", what="UNet", got="int")])
+    fails(cu.checks.unet, lambda cin, k: (lambda x: x),
+          fragments=[t("module.not_module", got="function", signature="UNet(in_channels, num_classes)", cls="UNet")])
 
 
 class RaisesInForward(UNet):
@@ -637,7 +653,8 @@ class RaisesInForward(UNet):
 
 
 def test_unet_forward_that_raises_fails_clearly():
-    message = fails(cu.checks.unet, RaisesInForward, fragments=["RuntimeError", "boom in forward", "(2, 3, 64, 64)"])
+    message = fails(cu.checks.unet, RaisesInForward, fragments=[raised("RuntimeError", "boom in forward"),
+                                                             t("ch08.case.unet_forward", inp=(2, 3, 64, 64), k=4)])
     assert hint("ch08.unet_sizes", inp=(2, 3, 64, 64)) not in message
 
 
@@ -648,8 +665,7 @@ def test_dice_that_is_one_whenever_the_target_is_empty_fails():
             return float("nan")
         return 2 * (pred & target).sum() / (pred.sum() + target.sum())
 
-    with pytest.raises(cu.checks.ExerciseFailed):
-        cu.checks.dice(one_if_target_empty)
+    fails(cu.checks.dice, one_if_target_empty, fragments=[t("ch08.case.dice_target_empty"), hint("check.nan")])
 
 
 # ------------------------------------------- the contract shared with lenet (checks/modules.py)
@@ -677,13 +693,12 @@ class LogSoftmaxOut(UNet):
 
 @pytest.mark.parametrize("answer", [SoftmaxOut, SigmoidOut, ReLUOut])
 def test_unet_probabilities_or_relu_out_fail(answer):
-    message = fails(cu.checks.unet, answer, fragments=[hint("module.not_logits", extra="")])
+    message = fails(cu.checks.unet, answer, fragments=[t("module.case.logits"), hint("module.not_logits", extra="")])
     assert (t("module.softmax_out") in message) == (answer is SoftmaxOut)
 
 
 def test_unet_log_softmax_out_passes(capsys):
-    cu.checks.unet(LogSoftmaxOut)
-    assert "✓ unet" in capsys.readouterr().out
+    passes(cu.checks.unet, LogSoftmaxOut, capsys, UNET_CASES)
 
 
 class LinearUNet(nn.Module):
@@ -704,7 +719,7 @@ class LinearUNet(nn.Module):
 
 
 def test_unet_without_non_linearity_fails():
-    fails(cu.checks.unet, LinearUNet, fragments=[hint("module.linear")])
+    fails(cu.checks.unet, LinearUNet, fragments=[t("module.case.nonlinear"), t("module.linear")])
 
 
 class SlicedHead(UNet):
@@ -719,5 +734,32 @@ class SlicedHead(UNet):
 
 
 def test_unet_fixed_head_sliced_to_num_classes_fails():
-    message = fails(cu.checks.unet, SlicedHead, fragments=["UNet(3, 7)", "UNet(3, 4)", "num_classes"])
-    assert t("ch08.case.unet_head") in message
+    fails(cu.checks.unet, SlicedHead, fragments=[t("module.case.head"),
+                                                 t("module.head_fixed", n=_n_params(SlicedHead(3, 4)), model="UNet(3, 4)",
+                                                   other="UNet(3, 7)")])
+
+
+def _n_params(model):
+    return sum(p.numel() for p in model.parameters())
+
+
+# ------------------------------------------- the formula only when the same case fails again
+def _plain_mean(pred, target, num_classes):
+    inter, union = per_class(pred, target, num_classes)
+    with np.errstate(invalid="ignore"):
+        return np.mean(inter / union)
+
+
+@pytest.mark.parametrize("check, answer, hint_key, formula_key", [
+    (cu.checks.miou, _plain_mean, "ch08.miou_nan", "ch08.miou_nan_form"),
+    (cu.checks.miou, _uint8_without_cast, "ch08.miou_uint8", "ch08.miou_uint8_form"),
+    (cu.checks.dice, lambda p, g: np.nan if not (p.any() or g.any()) else 2 * (p & g).sum() / (p | g).sum(),
+     "ch08.dice_bool_sum", "ch08.dice_bool_sum_form"),
+    (cu.checks.unet, ValidConvs, "ch08.unet_shrunk", "ch08.unet_shrunk_form"),
+], ids=["miou-nan", "miou-uint8", "dice-bool-sum", "unet-valid"])
+def test_a_first_failure_names_the_mistake_and_a_repeat_shows_the_formula(check, answer, hint_key, formula_key):
+    core._failed_cases.clear()
+    first = fails(check, answer, fragments=[t(hint_key)])
+    assert t(formula_key).strip() not in first
+    again = fails(check, answer, fragments=[t(hint_key), t(formula_key).strip()])
+    assert first.splitlines()[0] == again.splitlines()[0]

@@ -18,13 +18,243 @@ Conventions checked here (the notebook states them too):
 
 The ``unet`` exercise is checked in ``ch08_unet.py``.
 """
+import contextlib
+from typing import NamedTuple
+
 import numpy as np
-import torch
 
 from ..i18n import register, t
-from .core import Check, assert_close, assert_close_or_explain, call, call_unchanged, fail, failure_text, on_repeat
+from .core import Case, Check, Mistake, as_number, call, call_unchanged, compare, failure_text, hint, on_repeat, seed
 
 __all__ = ["miou", "dice"]
+
+RTOL, ATOL = 1e-6, 1e-9  # both scores are compared in float64
+
+
+def _scores(name, func, cases, reference, mistakes, several, on_error=lambda *args: None, nonfinite=lambda: None):
+    """The loop of both checks, :func:`.run_cases` with what a score needs beside it: the answer one
+    number (:func:`_as_score`, ``several`` the hint key for an array of several), ``mistakes(func, got,
+    expected)`` the :class:`.Mistake` records of the case (one of ``miou``'s calls the student's function
+    again), ``on_error(*args)`` the hint when the student's code raises on the case, and ``nonfinite()``
+    the hint for a NaN answer, made inside the case (its formula is shown only on a repeat)."""
+    with Check(name) as c:
+        for case in cases:
+            c.case(case.title)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                got = _as_score(call_unchanged(func, *case.args, on_error=on_error(*case.args)), several)
+            expected = reference(*case.args)
+            compare(got, expected, mistakes(func, got, expected), case.args, rtol=RTOL, atol=ATOL, nonfinite=nonfinite())
+
+
+def _as_score(got, several: str):
+    """The answer as one number (core's :func:`.as_number`); a one-element array or tensor counts as its
+    element, and an array of several numbers (per class, per image) fails with the hint ``several``."""
+    is_array = getattr(got, "ndim", 0) > 0
+    if is_array and int(np.prod(got.shape)) == 1:
+        return as_number(got.reshape(()))
+    with hint(t(several)) if is_array else contextlib.nullcontext():
+        return as_number(got)
+
+
+# --------------------------------------------------------------------------- miou
+def _confusion(pred, target, k):
+    """(k, k) confusion matrix: rows the target class, columns the predicted class."""
+    p = np.asarray(pred, dtype=np.int64).ravel()
+    g = np.asarray(target, dtype=np.int64).ravel()
+    return np.bincount(g * k + p, minlength=k * k).reshape(k, k).astype(np.float64)
+
+
+def _ious(pred, target, k):
+    """Per-class IoU (NaN where the class is in neither map)."""
+    cm = _confusion(pred, target, k)
+    inter = np.diag(cm)
+    union = cm.sum(0) + cm.sum(1) - inter
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(union > 0, inter / union, np.nan)
+
+
+def _miou_reference(pred, target, k):
+    return float(np.nanmean(_ious(pred, target, k)))
+
+
+def _mean_where(values, mask):
+    """The mean of ``values[mask]``; None (no such mistake) when the mask selects nothing."""
+    return float(values[mask].mean()) if mask.any() else None
+
+
+def _over_num_classes(pred, target, k):
+    return float(np.nansum(_ious(pred, target, k)) / k)
+
+
+def _absent_as_one(pred, target, k):
+    return float(np.nan_to_num(_ious(pred, target, k), nan=1.0).mean())
+
+
+def _target_classes_only(pred, target, k):
+    return _mean_where(_ious(pred, target, k), np.isin(np.arange(k), target))
+
+
+def _pred_classes_only(pred, target, k):
+    return _mean_where(_ious(pred, target, k), np.isin(np.arange(k), pred))
+
+
+def _mean_dice(pred, target, k):
+    cm = _confusion(pred, target, k)
+    size = cm.sum(0) + cm.sum(1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return float(np.nanmean(np.where(size > 0, 2 * np.diag(cm) / size, np.nan)))
+
+
+def _pixel_accuracy(pred, target, *_):
+    return float(np.mean(np.asarray(pred) == np.asarray(target)))
+
+
+def _without_background(pred, target, k):
+    ious = _ious(pred, target, k)[1:]
+    return _mean_where(ious, ~np.isnan(ious))
+
+
+MIOU_MISTAKES = [Mistake(_over_num_classes, "ch08.miou_all_classes"),
+                 Mistake(_absent_as_one, "ch08.miou_absent_one"),
+                 Mistake(_target_classes_only, "ch08.miou_target_classes"),
+                 Mistake(_pred_classes_only, "ch08.miou_pred_classes"),
+                 Mistake(_mean_dice, "ch08.miou_dice"),
+                 Mistake(_pixel_accuracy, "ch08.miou_accuracy"),
+                 Mistake(_without_background, "ch08.miou_background")]
+
+
+def _miou_mistakes(func, got, expected):
+    """The uint8 trap first, then :data:`MIOU_MISTAKES`. The trap needs the student's function itself:
+    on the same labels as int64 it gives the right answer (uint8 arithmetic wrapped around above 255)."""
+    def wrapped_around(pred, target, k):
+        if pred.dtype != np.uint8:
+            return None
+        widened = _as_score(call(func, pred.astype(np.int64), target.astype(np.int64), k), "ch08.miou_scalar")
+        return got if failure_text(compare, widened, expected, rtol=RTOL, atol=ATOL) is None else None
+
+    return [Mistake(wrapped_around, "ch08.miou_uint8", formula="ch08.miou_uint8_form")] + MIOU_MISTAKES
+
+
+def _miou_worked():
+    target = np.array([[0, 0, 1, 1],
+                       [0, 0, 1, 1],
+                       [2, 2, 2, 2]])
+    pred = np.array([[0, 0, 0, 1],
+                     [0, 1, 1, 1],
+                     [2, 2, 2, 1]])
+    return pred, target
+
+
+def _miou_cases():
+    """The worked example, the edge cases (absent classes, a class in one map only), a batch,
+    uint8 labels, then random label maps: Case records whose args are (pred, target, num_classes)."""
+    rng = np.random.default_rng(seed(8))
+    pred, target = _miou_worked()
+    perfect = rng.integers(0, 4, size=(6, 7))
+    pred_only = pred.copy()
+    pred_only[2, 3] = 3           # a false detection of class 3
+    missed = np.array([[0, 0, 1, 1],
+                       [0, 0, 1, 1],
+                       [0, 0, 1, 1]])
+    cases = [Case("ch08.case.miou_worked", (pred, target, 3)),
+             Case("ch08.case.miou_perfect", (perfect.copy(), perfect, 4)),
+             Case("ch08.case.miou_absent", (pred, target, 5), values={"k": 5, "absent": "3, 4"}),
+             Case("ch08.case.miou_pred_only", (pred_only, target, 4), values={"cls": 3}),
+             Case("ch08.case.miou_target_only", (missed, target, 3), values={"cls": 2})]
+    labels = np.array([0, 1, 2, 4])            # class 3 absent from both
+    g = labels[rng.integers(0, 4, size=(3, 10, 12))]
+    p = np.where(rng.random(g.shape) < 0.3, labels[rng.integers(0, 4, size=g.shape)], g)
+    cases.append(Case("ch08.case.miou_batch", (p, g, 5), values={"shape": g.shape, "k": 5}))
+    g = rng.integers(0, 21, size=(16, 16)).astype(np.uint8)
+    p = np.where(rng.random(g.shape) < 0.4, rng.integers(0, 21, size=g.shape), g).astype(np.uint8)
+    cases.append(Case("ch08.case.miou_voc", (p, g, 21)))
+    for shape, k in (((20, 24), 3), ((32, 32), 6), ((2, 15, 9), 8)):
+        g = rng.integers(0, k, size=shape)
+        p = np.where(rng.random(shape) < 0.5, rng.integers(0, k, size=shape), g)
+        cases.append(Case("ch08.case.miou_random", (p, g, k), values={"shape": shape, "k": k}))
+    return cases
+
+
+def miou(func):
+    """``miou(pred, target, num_classes)``: mean IoU over the classes present in pred or target."""
+    _scores("miou", func, _miou_cases(), _miou_reference, _miou_mistakes, "ch08.miou_scalar",
+            nonfinite=lambda: t("ch08.miou_nan") + on_repeat(t("ch08.miou_nan_form")))
+
+
+# --------------------------------------------------------------------------- dice
+class _Counts(NamedTuple):
+    """What Dice and its typical mistakes are made of, for two masks A and B."""
+    inter: int      # |A ∩ B|
+    union: int      # |A ∪ B|
+    size: int       # |A| + |B|
+    accuracy: float  # the share of pixels where A and B agree
+
+
+def _counts(pred, target) -> _Counts:
+    a, b = np.asarray(pred, dtype=bool), np.asarray(target, dtype=bool)
+    return _Counts(int((a & b).sum()), int((a | b).sum()), int(a.sum()) + int(b.sum()), float((a == b).mean()))
+
+
+def _dice_reference(pred, target):
+    """2|A∩B| / (|A| + |B|), NaN when both masks are empty (the score is undefined)."""
+    n = _counts(pred, target)
+    return float("nan") if n.size == 0 else 2.0 * n.inter / n.size
+
+
+def _if_empty(value):
+    """A mistake of two empty masks only: ``value`` instead of NaN."""
+    return lambda pred, target: value if _counts(pred, target).size == 0 else None
+
+
+def _unless_empty(rule):
+    """A mistake in the formula: ``rule(counts)`` where the masks are not both empty."""
+    return lambda pred, target: None if (n := _counts(pred, target)).size == 0 else rule(n)
+
+
+DICE_MISTAKES = [Mistake(_if_empty(0.0), "ch08.dice_empty_zero"),
+                 Mistake(_if_empty(1.0), "ch08.dice_empty_one"),
+                 Mistake(_unless_empty(lambda n: n.inter / n.union), "ch08.dice_iou"),
+                 Mistake(_unless_empty(lambda n: 2 * n.inter / n.union), "ch08.dice_bool_sum",
+                         formula="ch08.dice_bool_sum_form"),
+                 Mistake(_unless_empty(lambda n: n.inter / n.size), "ch08.dice_no_two"),
+                 Mistake(_unless_empty(lambda n: n.accuracy), "ch08.dice_accuracy")]
+
+
+def _dice_cases():
+    """The worked example, the empty masks, identical masks, 0/1 integer masks and random ones:
+    Case records whose args are (pred, target)."""
+    rng = np.random.default_rng(seed(9))
+    a = np.zeros((4, 4), dtype=bool)
+    a[0:2, 0:3] = True                          # 6 pixels
+    b = np.zeros((4, 4), dtype=bool)
+    b[0:2, 1:3] = True                          # 4 pixels, all inside a
+    b[3, 3] = True                              # and one outside: |B| = 5, |A∩B| = 4
+    empty = np.zeros((5, 6), dtype=bool)
+    some = rng.random((5, 6)) < 0.3
+    shape = (2, 8, 10)
+    cases = [Case("ch08.case.dice_worked", (a, b)),
+             Case("ch08.case.dice_both_empty", (empty, empty.copy())),
+             Case("ch08.case.dice_one_empty", (empty, some)),
+             Case("ch08.case.dice_target_empty", (some, empty.copy())),
+             Case("ch08.case.dice_perfect", (some, some.copy())),
+             Case("ch08.case.dice_int", ((rng.random(shape) < 0.4).astype(np.uint8),
+                                         (rng.random(shape) < 0.5).astype(np.uint8)), values={"shape": shape})]
+    for shape, pa, pb in (((32, 32), 0.3, 0.35), ((3, 16, 12), 0.6, 0.2)):
+        cases.append(Case("ch08.case.dice_random", (rng.random(shape) < pa, rng.random(shape) < pb),
+                          values={"shape": shape}))
+    return cases
+
+
+def _dice_on_error(pred, target):
+    """Raising on two empty masks (a ZeroDivisionError) is the undefined score's mistake."""
+    return t("ch08.dice_empty_raised") if not (pred.any() or target.any()) else None
+
+
+def dice(func):
+    """``dice(pred, target)``: 2|A∩B| / (|A| + |B|) of two binary masks; NaN (undefined) when both are empty."""
+    _scores("dice", func, _dice_cases(), _dice_reference, lambda *_: DICE_MISTAKES, "ch08.dice_scalar",
+            on_error=_dice_on_error)
+
 
 register({
     # ---------------------------------------------------------------- case names
@@ -102,7 +332,7 @@ register({
                "のような計算をすると 255 を超えたところで桁あふれします。先に広い整数型に変換してください。"),
         "en": ("Hint: with the same labels as int64 your answer is right. In uint8, arithmetic such as "
                "target * num_classes + pred wraps around above 255; convert to a wider integer type first.")},
-    "ch08.miou_uint8_form": {"ja": " 書き方: .astype(np.int64)", "en": " The form: .astype(np.int64)"},
+    "ch08.miou_uint8_form": {"ja": "書き方: .astype(np.int64)", "en": "The form: .astype(np.int64)"},
     # ---------------------------------------------------------------- dice hints
     "ch08.dice_empty_zero": {
         "ja": ("ヒント: 予測も正解も空だと |A| + |B| = 0 で、Dice は 0/0 になり定義されません。0.0 とすると、"
@@ -131,8 +361,8 @@ register({
                "(pred + target).sum() は |A| + |B| ではなく |A∪B| です。2 つのマスクの画素数を別々に数えて足してください。"),
         "en": ("Hint: your denominator is |A∪B|. In NumPy, + on two bool arrays is a logical or, so "
                "(pred + target).sum() is |A∪B|, not |A| + |B|. Count the pixels of each mask separately, then add.")},
-    "ch08.dice_bool_sum_form": {"ja": " 書き方: pred.sum() + target.sum() (または先に整数に変換)",
-                                "en": " The form: pred.sum() + target.sum() (or convert to int first)"},
+    "ch08.dice_bool_sum_form": {"ja": "書き方: pred.sum() + target.sum() (または先に整数に変換)",
+                                "en": "The form: pred.sum() + target.sum() (or convert to int first)"},
     "ch08.dice_no_two": {
         "ja": "ヒント: 分子の 2 を忘れていませんか? Dice = 2|A∩B|/(|A|+|B|) (完全一致で 1 になります)。",
         "en": "Hint: did you forget the 2? Dice = 2|A∩B|/(|A|+|B|), which is 1 for identical masks."},
@@ -143,168 +373,3 @@ register({
         "ja": "ヒント: Dice 係数は 2 つのマスク全体について 1 つの数を返します (画素ごとや画像ごとの配列ではありません)。",
         "en": "Hint: the Dice coefficient is one number for the two masks as a whole (not an array per pixel or per image)."},
 })
-
-
-# --------------------------------------------------------------------------- miou
-def _confusion(pred, target, k):
-    """(k, k) confusion matrix: rows the target class, columns the predicted class."""
-    p = np.asarray(pred, dtype=np.int64).ravel()
-    g = np.asarray(target, dtype=np.int64).ravel()
-    return np.bincount(g * k + p, minlength=k * k).reshape(k, k)
-
-
-def _ious(pred, target, k):
-    """Per-class IoU (NaN where the class is in neither map)."""
-    cm = _confusion(pred, target, k).astype(np.float64)
-    inter = np.diag(cm)
-    union = cm.sum(0) + cm.sum(1) - inter
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(union > 0, inter / union, np.nan)
-
-
-def _miou_reference(pred, target, k):
-    return float(np.nanmean(_ious(pred, target, k)))
-
-
-def _miou_suspects(pred, target, k):
-    ious = _ious(pred, target, k)
-    present = ~np.isnan(ious)
-    in_target = np.isin(np.arange(k), target)
-    in_pred = np.isin(np.arange(k), pred)
-    cm = _confusion(pred, target, k).astype(np.float64)
-    size = cm.sum(0) + cm.sum(1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        dices = np.where(size > 0, 2 * np.diag(cm) / size, np.nan)
-
-    def mean(values, mask):
-        return float(values[mask].mean()) if mask.any() else None
-
-    return [
-        (float(np.nansum(ious) / k), t("ch08.miou_all_classes")),
-        (float(np.where(present, ious, 1.0).mean()), t("ch08.miou_absent_one")),
-        (mean(ious, in_target), t("ch08.miou_target_classes")),
-        (mean(ious, in_pred), t("ch08.miou_pred_classes")),
-        (float(np.nanmean(dices)), t("ch08.miou_dice")),
-        (float(np.mean(np.asarray(pred) == np.asarray(target))), t("ch08.miou_accuracy")),
-        (mean(ious[1:], present[1:]) if k > 1 else None, t("ch08.miou_background")),
-    ]
-
-
-def _scalar(got, hint_text):
-    """Accept a number (or a one-element array); a longer array fails with ``hint_text``."""
-    if isinstance(got, (np.ndarray, torch.Tensor)) and got.ndim > 0:
-        if int(np.prod(got.shape)) == 1:
-            return got.reshape(())
-        fail(f"{failure_text(assert_close, got, 0.0)}\n{hint_text}")
-    return got
-
-
-def _miou_worked():
-    target = np.array([[0, 0, 1, 1],
-                       [0, 0, 1, 1],
-                       [2, 2, 2, 2]])
-    pred = np.array([[0, 0, 0, 1],
-                     [0, 1, 1, 1],
-                     [2, 2, 2, 1]])
-    return pred, target
-
-
-def _miou_cases():
-    """(case key, values for its name, pred, target, num_classes)."""
-    rng = np.random.default_rng(8)
-    pred, target = _miou_worked()
-    cases = [("ch08.case.miou_worked", {}, pred, target, 3)]
-    perfect = rng.integers(0, 4, size=(6, 7))
-    cases.append(("ch08.case.miou_perfect", {}, perfect.copy(), perfect, 4))
-    cases.append(("ch08.case.miou_absent", {"k": 5, "absent": "3, 4"}, pred, target, 5))
-    pred_only = pred.copy()
-    pred_only[2, 3] = 3           # a false detection of class 3
-    cases.append(("ch08.case.miou_pred_only", {"cls": 3}, pred_only, target, 4))
-    missed = np.array([[0, 0, 1, 1],
-                       [0, 0, 1, 1],
-                       [0, 0, 1, 1]])
-    cases.append(("ch08.case.miou_target_only", {"cls": 2}, missed, target, 3))
-    labels = np.array([0, 1, 2, 4])            # class 3 absent from both
-    g = labels[rng.integers(0, 4, size=(3, 10, 12))]
-    p = np.where(rng.random(g.shape) < 0.3, labels[rng.integers(0, 4, size=g.shape)], g)
-    cases.append(("ch08.case.miou_batch", {"shape": g.shape, "k": 5}, p, g, 5))
-    g = rng.integers(0, 21, size=(16, 16)).astype(np.uint8)
-    p = np.where(rng.random(g.shape) < 0.4, rng.integers(0, 21, size=g.shape), g).astype(np.uint8)
-    cases.append(("ch08.case.miou_voc", {}, p, g, 21))
-    for shape, k in (((20, 24), 3), ((32, 32), 6), ((2, 15, 9), 8)):
-        g = rng.integers(0, k, size=shape)
-        p = np.where(rng.random(shape) < 0.5, rng.integers(0, k, size=shape), g)
-        cases.append(("ch08.case.miou_random", {"shape": shape, "k": k}, p, g, k))
-    return cases
-
-
-def miou(func):
-    """``miou(pred, target, num_classes)``: mean IoU over the classes present in pred or target."""
-    with Check("miou") as c:
-        for key, values, pred, target, k in _miou_cases():
-            c.case(t(key, **values))
-            got = _scalar(call_unchanged(func, pred, target, k), t("ch08.miou_scalar"))
-            expected = _miou_reference(pred, target, k)
-            message = failure_text(assert_close, got, expected, rtol=1e-6, atol=1e-9)
-            if message is not None and pred.dtype == np.uint8:
-                as_int = _scalar(call(func, pred.astype(np.int64), target.astype(np.int64), k), "")
-                if failure_text(assert_close, as_int, expected, rtol=1e-6, atol=1e-9) is None:
-                    fail(f"{message}\n{t('ch08.miou_uint8')}{on_repeat(t('ch08.miou_uint8_form'))}")
-            assert_close_or_explain(got, expected, _miou_suspects(pred, target, k), rtol=1e-6, atol=1e-9,
-                                    nonfinite=t("ch08.miou_nan") + on_repeat(t("ch08.miou_nan_form")))
-
-
-# --------------------------------------------------------------------------- dice
-def _dice_reference(pred, target):
-    """2|A∩B| / (|A| + |B|), NaN when both masks are empty (the score is undefined)."""
-    a, b = np.asarray(pred, dtype=bool), np.asarray(target, dtype=bool)
-    size = int(a.sum()) + int(b.sum())
-    return float("nan") if size == 0 else 2.0 * int((a & b).sum()) / size
-
-
-def _dice_suspects(pred, target):
-    a, b = np.asarray(pred, dtype=bool), np.asarray(target, dtype=bool)
-    inter, union, size = int((a & b).sum()), int((a | b).sum()), int(a.sum()) + int(b.sum())
-    if size == 0:
-        return [(0.0, t("ch08.dice_empty_zero")), (1.0, t("ch08.dice_empty_one"))]
-    return [
-        (inter / union, t("ch08.dice_iou")),
-        (2 * inter / union, t("ch08.dice_bool_sum") + on_repeat(t("ch08.dice_bool_sum_form"))),
-        (inter / size, t("ch08.dice_no_two")),
-        (float((a == b).mean()), t("ch08.dice_accuracy")),
-    ]
-
-
-def _dice_cases():
-    rng = np.random.default_rng(9)
-    a = np.zeros((4, 4), dtype=bool)
-    a[0:2, 0:3] = True                          # 6 pixels
-    b = np.zeros((4, 4), dtype=bool)
-    b[0:2, 1:3] = True                          # 4 pixels, all inside a
-    b[3, 3] = True                              # and one outside: |B| = 5, |A∩B| = 4
-    empty = np.zeros((5, 6), dtype=bool)
-    some = rng.random((5, 6)) < 0.3
-    cases = [("ch08.case.dice_worked", {}, a, b),
-             ("ch08.case.dice_both_empty", {}, empty, empty.copy()),
-             ("ch08.case.dice_one_empty", {}, empty, some),
-             ("ch08.case.dice_target_empty", {}, some, empty.copy()),
-             ("ch08.case.dice_perfect", {}, some, some.copy())]
-    shape = (2, 8, 10)
-    cases.append(("ch08.case.dice_int", {"shape": shape},
-                  (rng.random(shape) < 0.4).astype(np.uint8), (rng.random(shape) < 0.5).astype(np.uint8)))
-    for shape, pa, pb in (((32, 32), 0.3, 0.35), ((3, 16, 12), 0.6, 0.2)):
-        cases.append(("ch08.case.dice_random", {"shape": shape}, rng.random(shape) < pa, rng.random(shape) < pb))
-    return cases
-
-
-def dice(func):
-    """``dice(pred, target)``: 2|A∩B| / (|A| + |B|) of two binary masks; NaN (undefined) when both are empty."""
-    with Check("dice") as c:
-        for key, values, pred, target in _dice_cases():
-            c.case(t(key, **values))
-            empty = not (pred.any() or target.any())
-            with np.errstate(invalid="ignore", divide="ignore"):
-                got = call_unchanged(func, pred, target, on_error=t("ch08.dice_empty_raised") if empty else None)
-                got = _scalar(got, t("ch08.dice_scalar"))
-            expected = _dice_reference(pred, target)
-            assert_close_or_explain(got, expected, _dice_suspects(pred, target), rtol=1e-6, atol=1e-9)

@@ -21,14 +21,19 @@ import torch
 from torch.utils._pytree import tree_leaves
 
 from ..i18n import register, t
-from .core import Check, call, expect, fail, on_repeat
-from .modules import (Recorder, build, readable, require_gradients, require_head_follows, require_logits,
-                      require_nonlinear, require_trainable, short_list)
+from .core import Case, Check, expect, fail, on_repeat
+from .modules import (HEAD, Recorder, build, checked_output, require_head_follows, require_logits_from_nonlinear,
+                      require_training_step, run_forward, short_list)
 
 __all__ = ["unet"]
 
 #: The sizes of the ``unet`` check: (N, H, W); all multiples of 16.
 UNET_SIZES = ((2, 64, 64), (1, 96, 64), (1, 48, 80))
+
+DOWN = Case("ch08.case.unet_down")
+UP = Case("ch08.case.unet_up")
+SKIP = Case("ch08.case.unet_skip")
+VARIES = Case("ch08.case.unet_varies")
 
 
 def _area(x):
@@ -92,39 +97,55 @@ def _image(n, c, h, w, generator):
 
 
 def _unet_build(UNet, c, cin, k):
-    c.case(t("ch08.case.unet_build", cin=cin, k=k))
+    c.case(Case("ch08.case.unet_build", values={"cin": cin, "k": k}).title)
     return build(UNet, cin, k, check="unet", cls_name="UNet", signature="UNet(in_channels, num_classes)")
 
 
 def _unet_forward(model, c, x, k, flow=None):
+    """The case "input of shape ...": ``model(x)``, a float tensor (N, k, H, W) of finite values.
+    With ``flow`` (the first size) it runs traced, and an error there is not blamed on the size."""
     inp = tuple(x.shape)
-    c.case(t("ch08.case.unet_forward", inp=inp, k=k))
-    if flow is not None:        # the first size: an error there is not about the size
-        with flow:
-            out = call(model, x)
-    else:
-        out = call(model, x, on_error=t("ch08.unet_sizes", inp=inp))
-    expect(isinstance(out, torch.Tensor), t("ch08.unet_not_tensor", got=type(out).__name__))
     expected = (inp[0], k, inp[2], inp[3])
-    got = tuple(out.shape)
-    if got != expected:
-        message = t("ch08.unet_shape", inp=inp, expected=expected, got=got)
-        if len(got) != 4 or got[0] != inp[0]:
-            fail(message)
-        h, w = got[2:]
-        if (h, w) == inp[2:]:
-            fail(f"{message}\n{t('ch08.unet_classes')}")
-        if 0 < h < inp[2] and 0 < w < inp[3] and inp[2] % h == 0 and inp[3] % w == 0 \
-                and inp[2] // h == inp[3] // w:
-            fail(f"{message}\n{t('ch08.unet_halved', f=inp[2] // h)}")
-        if h <= inp[2] and w <= inp[3]:
-            fail(f"{message}\n{t('ch08.unet_shrunk')}{on_repeat(t('ch08.unet_shrunk_form'))}")
-        if h >= inp[2] and w >= inp[3]:
-            fail(f"{message}\n{t('ch08.unet_grown')}")
-        fail(f"{message}\n{t('ch08.unet_sizes', inp=inp)}")
-    expect(out.is_floating_point(), t("ch08.unet_float", got=out.dtype))
-    expect(bool(torch.isfinite(out).all()), t("ch08.unet_nan"))
-    return out
+    c.case(Case("ch08.case.unet_forward", (x,), values={"inp": inp, "k": k}).title)
+    out = run_forward(model, x, trace=flow, on_error=None if flow is not None else t("ch08.unet_sizes", inp=inp))
+    return checked_output(out, expected, "ch08.unet_not_tensor", lambda got: _wrong_shape(inp, expected, got))
+
+
+def _wrong_shape(inp, expected, got):
+    """Fail for an output of shape ``got`` (not ``expected``) on the input ``inp``, naming the likely cause."""
+    message = t("ch08.unet_shape", inp=inp, expected=expected, got=got)
+    if len(got) != 4 or got[0] != inp[0]:
+        fail(message)
+    h, w = got[2:]
+    if (h, w) == inp[2:]:
+        fail(f"{message}\n{t('ch08.unet_classes')}")
+    if 0 < h < inp[2] and 0 < w < inp[3] and inp[2] % h == 0 and inp[3] % w == 0 and inp[2] // h == inp[3] // w:
+        fail(f"{message}\n{t('ch08.unet_halved', f=inp[2] // h)}")
+    if h <= inp[2] and w <= inp[3]:
+        fail(f"{message}\n{t('ch08.unet_shrunk')}{on_repeat(t('ch08.unet_shrunk_form'))}")
+    if h >= inp[2] and w >= inp[3]:
+        fail(f"{message}\n{t('ch08.unet_grown')}")
+    fail(f"{message}\n{t('ch08.unet_sizes', inp=inp)}")
+
+
+def _require_structure(c, flow) -> None:
+    """The cases DOWN, UP and SKIP of the check ``c``: what the traced forward pass computed."""
+    calls = short_list(dict.fromkeys(flow.names)) or "-"
+    c.case(DOWN.title)
+    expect(bool(flow.down), t("ch08.unet_no_down", calls=calls))
+    c.case(UP.title)
+    expect(bool(flow.up), t("ch08.unet_no_up", calls=calls))
+    c.case(SKIP.title)
+    expect(bool(flow.joins), t("ch08.unet_no_skip"))
+
+
+def _require_varies(c, out) -> None:
+    """The case VARIES of the check ``c``: the output changes over the pixels and from one input image to another."""
+    c.case(VARIES.title)
+    scale = 1e-6 * (1.0 + float(out.abs().max()))
+    spread = out.flatten(2).std(dim=2)              # (N, classes): variation over the pixels
+    expect(bool((spread > scale).any()), t("ch08.unet_constant"))
+    expect(float((out[0] - out[1]).abs().max()) > scale, t("ch08.unet_same_for_inputs"))
 
 
 def unet(UNet):
@@ -146,25 +167,11 @@ def unet(UNet):
             out = _unet_forward(model, c, x, 4, flow=flow)
             for n, h, w in others:
                 _unet_forward(model, c, _image(n, 3, h, w, generator=gen), 4)
-
-        calls = short_list(dict.fromkeys(flow.names)) or "-"
-        c.case(t("ch08.case.unet_down"))
-        expect(bool(flow.down), t("ch08.unet_no_down", calls=calls))
-        c.case(t("ch08.case.unet_up"))
-        expect(bool(flow.up), t("ch08.unet_no_up", calls=calls))
-        c.case(t("ch08.case.unet_skip"))
-        expect(bool(flow.joins), t("ch08.unet_no_skip"))
-
-        c.case(t("ch08.case.unet_varies"))
-        scale = 1e-6 * (1.0 + float(out.abs().max()))
-        spread = out.flatten(2).std(dim=2)              # (N, classes): variation over the pixels
-        expect(bool((spread > scale).any()), t("ch08.unet_constant"))
-        expect(float((out[0] - out[1]).abs().max()) > scale, t("ch08.unet_same_for_inputs"))
-        c.case(t("ch08.case.unet_logits"))
-        require_logits(readable(out))
-        c.case(t("ch08.case.unet_nonlinear"))    # after the input-dependence: a constant output is affine too
-        with torch.no_grad():
-            require_nonlinear(model, _image(1, 3, 32, 48, generator=gen), _image(1, 3, 32, 48, generator=gen))
+        _require_structure(c, flow)
+        _require_varies(c, out)
+        # after the input-dependence: a constant output is affine too
+        require_logits_from_nonlinear(c, model, out, _image(1, 3, 32, 48, generator=gen),
+                                      _image(1, 3, 32, 48, generator=gen))
 
         for cin, k in ((1, 2), (4, 1)):
             other = _unet_build(UNet, c, cin, k)
@@ -172,18 +179,12 @@ def unet(UNet):
             with torch.no_grad():
                 _unet_forward(other, c, _image(1, cin, 32, 48, generator=gen), k)
         wider = _unet_build(UNet, c, 3, 7)
-        c.case(t("ch08.case.unet_head"))
+        c.case(HEAD.title)
         require_head_follows(model, wider, "UNet(3, 4)", "UNet(3, 7)")
 
-        c.case(t("ch08.case.unet_grad"))
-        require_trainable(model)
-        model.train()
-        model.zero_grad(set_to_none=True)
         x = _image(2, 3, 32, 48, generator=gen)
         target = torch.randint(0, 4, (2, 32, 48), generator=gen)
-        out = _unet_forward(model, c, x, 4)
-        c.case(t("ch08.case.unet_grad"))
-        require_gradients(model, out, lambda logits: torch.nn.functional.cross_entropy(logits, target))
+        require_training_step(c, model, x, target, lambda m, batch: _unet_forward(m, c, batch, 4))
 
 
 register({
@@ -195,12 +196,7 @@ register({
     "ch08.case.unet_up": {"ja": "アップサンプリング (デコーダ)", "en": "upsampling (decoder)"},
     "ch08.case.unet_skip": {"ja": "スキップ接続 (エンコーダの特徴をデコーダへ)",
                             "en": "skip connections (encoder features into the decoder)"},
-    "ch08.case.unet_grad": {"ja": "全パラメータに勾配が届く", "en": "gradients reach every parameter"},
-    "ch08.case.unet_logits": {"ja": "出力はロジット", "en": "the output is logits"},
-    "ch08.case.unet_nonlinear": {"ja": "非線形なネットワーク", "en": "a non-linear network"},
-    "ch08.case.unet_head": {"ja": "最後の層の出力数が num_classes に従う", "en": "the head follows num_classes"},
     # ---------------------------------------------------------------- hints
-    # ---------------------------------------------------------------- unet
     "ch08.unet_not_tensor": {
         "ja": "forward の返り値は形 (N, num_classes, H, W) の torch.Tensor (ロジット) にしてください。返りは {got} でした。",
         "en": "forward should return a torch.Tensor of logits shaped (N, num_classes, H, W); it returned {got}."},
@@ -236,10 +232,6 @@ register({
         "en": ("This exercise asks for any H and W that are multiples of 16 (here {inp}; H and W may differ). "
                "Use at most four halvings (48 is a multiple of 16 but not of 32), keep H and W apart, or resize "
                "with F.interpolate(x, size=skip.shape[-2:]) before joining a skip connection.")},
-    "ch08.unet_float": {
-        "ja": "出力の dtype は浮動小数点 (float32) のはずですが {got} でした。",
-        "en": "The output should be floating point (float32), got {got}."},
-    "ch08.unet_nan": {"ja": "出力に NaN か無限大が含まれています。", "en": "The output contains NaN or infinity."},
     "ch08.unet_constant": {
         "ja": ("出力が画素によらず一定です (すべての画素で同じロジット)。セグメンテーションでは画素ごとにクラスを予測します。"
                "全体プーリング (global pooling) や全結合層で 1 つのベクトルにまとめてから広げていませんか?"),
