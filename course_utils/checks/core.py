@@ -259,8 +259,8 @@ class Mistake:
 
 
 def _explain(got, expected, suspects, rtol, atol, nonfinite, unexplained) -> None:
-    """Fail unless ``got`` equals ``expected``; name the first suspect ``(value, text)`` it equals.
-    ``suspects`` is iterated only on a wrong answer; a suspect equal to the right answer is skipped."""
+    """Fail unless ``got`` equals ``expected``; name the first suspect ``(value, text)`` it equals
+    (a suspect equal to the right answer is skipped)."""
     message = failure_text(assert_close, got, expected, rtol=rtol, atol=atol)
     if message is None:
         return
@@ -279,7 +279,11 @@ def compare(got, expected, mistakes=(), args=(), *, rtol: float = 1e-5, atol: fl
     """The one comparator: :func:`assert_close`, and on a wrong answer the hint of the first
     :class:`Mistake` whose answer on ``args`` the student's equals (shape and values); else
     ``nonfinite`` (text) when the answer holds NaN or infinity, else ``unexplained`` (text)."""
-    suspects = ((m.answer(*args), m.text()) for m in mistakes)
+    if failure_text(assert_close, got, expected, rtol=rtol, atol=atol) is None:
+        return
+    # a list, not a generator: a suspended generator of the checks, closed later by the garbage collector
+    # while a student's function runs, would look to fair play like a call into the checks
+    suspects = [(m.answer(*args), m.text()) for m in mistakes]
     _explain(got, expected, suspects, rtol, atol, nonfinite, unexplained)
 
 
