@@ -7,19 +7,204 @@ autograd on random ones (stride 2, padding 1, rectangular kernels). The layer mu
 themselves (the optimiser of chapter 03 updates them in place). The typical mistakes are named:
 a col2im that assigns overlapping windows instead of adding them, the padding left on dx, dout
 flattened without moving the channel axis last, dW not transposed back, db summed over one axis.
-The helpers here (method lookup, gradient attributes, named comparisons) serve ``ch05_norm`` too.
 """
+import contextlib
+
 import numpy as np
 
 from ..i18n import register, t
-from .core import (Check, Failure, assert_close, call, call_unchanged, fail, failure_text, on_repeat, require_callable,
-                   to_numpy)
-from .layers import grad_attr, method, numerical_gradient
+from .core import (Case, Check, as_array, assert_close_or_explain, call, call_unchanged, failure_text, hint,
+                   require_callable, seed)
+from .layers import about, grad_attr, method, numerical_gradient, shape_hint, with_form
 
 __all__ = ["conv_layer"]
 
+TOL = dict(rtol=1e-6, atol=1e-8)
+NUMERICAL_TOL = dict(rtol=1e-5, atol=1e-7)  # central differences are exact to about 1e-7
+
+
+# --------------------------------------------------------------------------- references (float64)
+def _torch_conv(x, W, b, stride, pad, dout=None):
+    """Output of F.conv2d and, given dout, the gradients (dx, dW, db) by autograd."""
+    import torch
+    import torch.nn.functional as F
+
+    tx, tW, tb = (torch.tensor(a, dtype=torch.float64, requires_grad=dout is not None) for a in (x, W, b))
+    out = F.conv2d(tx, tW, tb, stride=stride, padding=pad)
+    if dout is None:
+        return out.detach().numpy()
+    out.backward(torch.from_numpy(np.asarray(dout, dtype=np.float64)))
+    return out.detach().numpy(), tx.grad.numpy(), tW.grad.numpy(), tb.grad.numpy()
+
+
+def _im2col(x, kh, kw, s, p):
+    n, c, h, w = x.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
+    ho, wo = (h + 2 * p - kh) // s + 1, (w + 2 * p - kw) // s + 1
+    win = np.lib.stride_tricks.sliding_window_view(xp, (kh, kw), axis=(2, 3))[:, :, ::s, ::s][:, :, :ho, :wo]
+    return win.transpose(0, 2, 3, 1, 4, 5).reshape(n * ho * wo, c * kh * kw), ho, wo
+
+
+def _col2im(col, shape, kh, kw, s, p, ho, wo):
+    n, c, h, w = shape
+    cols = col.reshape(n, ho, wo, c, kh, kw).transpose(0, 3, 4, 5, 1, 2)
+    xp = np.zeros((n, c, h + 2 * p, w + 2 * p))
+    for i in range(kh):
+        for j in range(kw):
+            xp[:, :, i:i + s * ho:s, j:j + s * wo:s] += cols[:, :, i, j]
+    return xp[:, :, p:p + h, p:p + w]
+
+
+def _np_conv(x, W, b, s, p):
+    """The forward pass in NumPy (fast on tiny arrays: the numerical gradients call it often)."""
+    f = W.shape[0]
+    col, ho, wo = _im2col(x, W.shape[2], W.shape[3], s, p)
+    return (col @ W.reshape(f, -1).T + b).reshape(x.shape[0], ho, wo, f).transpose(0, 3, 1, 2)
+
+
+def _mistakes(x, W, b, s, p, dout):
+    """What the typical mistakes give on this case: {name: value}."""
+    f, c, kh, kw = W.shape
+    col, ho, wo = _im2col(x, kh, kw, s, p)
+    flat = col @ W.reshape(f, -1).T + b
+    wrong_d = dout.reshape(-1, f)
+    right_d = dout.transpose(0, 2, 3, 1).reshape(-1, f)
+    return {
+        "out_layout": flat.reshape(x.shape[0], f, ho, wo),
+        "flipped": _np_conv(x, W[:, :, ::-1, ::-1], b, s, p),
+        "no_bias": _np_conv(x, W, np.zeros_like(b), s, p),
+        "dx_wrong_d": _col2im(wrong_d @ W.reshape(f, -1), x.shape, kh, kw, s, p, ho, wo),
+        "dW_wrong_d": (wrong_d.T @ col).reshape(W.shape),
+        "dW_layout": (col.T @ right_d).reshape(W.shape),
+        "db_mean": dout.mean(axis=(0, 2, 3)),
+        "db_wrong_d": wrong_d.sum(axis=0),
+        "padded": (x.shape[0], c, x.shape[2] + 2 * p, x.shape[3] + 2 * p),
+        "coverage": _col2im(np.ones_like(col), x.shape, kh, kw, s, p, ho, wo),
+    }
+
+
+# --------------------------------------------------------------------------- the check
+def _out_shape(x, W, s, p):
+    return (x.shape[0], W.shape[0], (x.shape[2] + 2 * p - W.shape[2]) // s + 1, (x.shape[3] + 2 * p - W.shape[3]) // s + 1)
+
+
+def _dx_suspects(got, expected, wrong, tol):
+    """``(value, hint)``: dx right where a pixel lies in one window only and wrong where windows
+    overlap (they were overwritten: the answer itself is the suspect), dout flattened in its own order."""
+    cover = wrong["coverage"]
+    overwritten = None
+    if (cover > 1).any() and failure_text(as_array, got, expected.shape) is None:
+        bad = ~np.isclose(as_array(got).astype(np.float64), expected, **tol)
+        overwritten = got if bad.any() and not bad[cover <= 1].any() else None
+    return [(overwritten, with_form("ch05l.overlap", n=int((cover > 1).sum()))),
+            (wrong["dx_wrong_d"], with_form("ch05l.dout_layout"))]
+
+
+def _conv_cases(rng):
+    """Numerical gradients on the small cases, torch autograd on the larger ones; the arguments
+    are (x, W, b, stride, pad, dout)."""
+    small = [((1, 1, 4, 4), (1, 3, 3), 1, 0), ((2, 2, 5, 5), (2, 3, 3), 2, 1), ((1, 2, 3, 4), (3, 2, 2), 1, 1)]
+    large = [((2, 3, 7, 7), (4, 3, 3), 1, 1), ((3, 2, 8, 9), (5, 3, 3), 2, 1), ((2, 4, 9, 8), (3, 3, 2), 2, 0),
+             ((1, 3, 10, 10), (2, 5, 5), 1, 2), ((4, 2, 6, 6), (6, 1, 1), 1, 0), ((2, 3, 11, 9), (4, 4, 4), 3, 1)]
+    cases = []
+    for key, shapes in (("ch05l.case_numeric", small), ("ch05l.case_autograd", large)):
+        for xs, (f, kh, kw), s, p in shapes:
+            x = rng.normal(size=xs)
+            W, b = rng.normal(size=(f, xs[1], kh, kw)), rng.normal(size=f)
+            cases.append(Case(key, (x, W, b, s, p, rng.normal(size=_out_shape(x, W, s, p))),
+                              values=dict(x=xs, w=W.shape, s=s, p=p)))
+    return cases
+
+
+def _expected_gradients(x, W, b, s, p, dout, numeric):
+    """(dx, dW, db) by torch autograd, or by central differences of L = Σ conv(x, W, b) · dout."""
+    if not numeric:
+        return _torch_conv(x, W, b, s, p, dout)[1:]
+    xs, Ws, bs = x.copy(), W.copy(), b.copy()
+    loss = lambda: float(np.sum(_np_conv(xs, Ws, bs, s, p) * dout))
+    return tuple(numerical_gradient(loss, a, h=1e-6) for a in (xs, Ws, bs))
+
+
+def _run_case(Conv, case):
+    x, W, b, s, p, dout = case.args
+    numeric = case.name == "ch05l.case_numeric"
+    layer = call(Conv, W, b, stride=s, pad=p)
+    out = call_unchanged(method(layer, "forward"), x)
+    wrong = _mistakes(*case.args)
+    expected = _torch_conv(x, W, b, s, p)
+    with about("forward(x)"):
+        assert_close_or_explain(out, expected, [(wrong["out_layout"], with_form("ch05l.out_layout")),
+                                                (wrong["flipped"], t("ch05l.flipped")), (wrong["no_bias"], t("ch05l.no_bias"))],
+                                unexplained=with_form("ch05l.out_size") if np.shape(out) != expected.shape else None, **TOL)
+    dx = call_unchanged(method(layer, "backward"), dout)
+    tdx, tdW, tdb = _expected_gradients(*case.args, numeric)
+    note, tol = (t("ch05l.numerical"), NUMERICAL_TOL) if numeric else (None, TOL)
+    n, f, ho, wo = dout.shape
+    db, db_axes = grad_attr(layer, "db"), with_form("ch05l.db_axes", F=f)
+    with about("db"):
+        assert_close_or_explain(db, tdb, [(wrong["db_mean"], with_form("ch05l.db_mean")),
+                                          (wrong["db_wrong_d"], with_form("ch05l.dout_layout"))],
+                                unexplained=shape_hint(db, tdb.shape, [((f, ho, wo), db_axes), ((n, f), db_axes)]) or note, **tol)
+    dW, dw_shape = grad_attr(layer, "dW"), t("ch05l.dw_shape", shape=W.shape)
+    with about("dW"):
+        assert_close_or_explain(dW, tdW, [(wrong["dW_wrong_d"], with_form("ch05l.dout_layout")),
+                                          (wrong["dW_layout"], with_form("ch05l.dw_layout"))],
+                                unexplained=shape_hint(dW, tdW.shape, [((f, W[0].size), dw_shape), ((W[0].size, f), dw_shape)])
+                                or note, **tol)
+    with hint(note) if note else contextlib.nullcontext(), about("dx = backward(dout)"):
+        assert_close_or_explain(dx, tdx, _dx_suspects(dx, tdx, wrong, tol),
+                                unexplained=shape_hint(dx, tdx.shape, [(wrong["padded"], with_form("ch05l.dx_pad", padded=wrong["padded"]))]),
+                                **tol)
+
+
+def _check_reference_and_state(c, Conv, rng):
+    c.case(t("ch05l.case_reference", names="W, b"))
+    x = rng.normal(size=(2, 2, 5, 5))
+    W, b = rng.normal(size=(3, 2, 3, 3)), rng.normal(size=3)
+    layer = call(Conv, W, b, stride=1, pad=1)
+    call(method(layer, "forward"), x)
+    W -= 0.5 * rng.normal(size=W.shape)  # what SGD.update does to params["W1"]
+    b += 1.0
+    with about("forward(x)"):
+        assert_close_or_explain(call(layer.forward, x), _torch_conv(x, W, b, 1, 1),
+                                unexplained=with_form("ch05l.by_reference", names="W, b", attr="W"), **TOL)
+
+    c.case(t("ch05l.case_twice"))
+    x1, x2 = rng.normal(size=(2, 2, 5, 5)), rng.normal(size=(2, 2, 5, 5))
+    dout = rng.normal(size=(2, 3, 3, 3))
+    layer = call(Conv, W, b, stride=2, pad=1)
+    call(method(layer, "forward"), x1)
+    call(layer.forward, x2)
+    call(method(layer, "backward"), dout)
+    _, _, dW1, _ = _torch_conv(x1, W, b, 2, 1, dout)
+    _, _, dW2, db2 = _torch_conv(x2, W, b, 2, 1, dout)
+    with about("dW"):
+        assert_close_or_explain(grad_attr(layer, "dW"), dW2, [(dW1, t("ch05l.stale"))], **TOL)
+    call(layer.backward, dout)
+    for attr, expected in (("dW", dW2), ("db", db2)):
+        with about(attr):
+            assert_close_or_explain(grad_attr(layer, attr), expected,
+                                    [(2 * expected, with_form("ch05l.accumulate", attr=attr))], **TOL)
+
+
+def conv_layer(Conv):
+    """Check the class ``Conv(W, b, stride=1, pad=0)``: W (F, C, kh, kw), b (F,).
+
+    ``forward(x)``: x (N, C, H, W) → (N, F, Ho, Wo), Ho = (H + 2·pad − kh) // stride + 1, as
+    torch's conv2d (cross-correlation). ``backward(dout)`` returns dx (x's shape) and stores
+    ``dW`` (W's shape) and ``db`` ((F,)). W and b are kept by reference.
+    """
+    rng = np.random.default_rng(seed(7))
+    with Check("conv_layer") as c, np.errstate(all="ignore"):
+        c.case(t("ch05l.case_class"))
+        require_callable(Conv, "Conv")
+        for case in _conv_cases(rng):
+            c.case(case.title)
+            _run_case(Conv, case)
+        _check_reference_and_state(c, Conv, rng)
+
+
 register({
-    "ch05l.what": {"ja": "{what} について: {detail}", "en": "In {what}: {detail}"},
     "ch05l.by_reference": {"ja": "最適化手法は {names} をその場で (in place) 更新します。"
                                  "更新の後の forward が古い値を使っています。__init__ では渡された配列そのものを"
                                  "持ち、コピー (W.copy(), np.array(W), astype) を作らないでください。",
@@ -88,8 +273,10 @@ register({
                             "overwriting them (a pixel feeds every output whose window holds it)."},
     "ch05l.overlap_form": {"ja": " (dx[...] = ではなく dx[...] +=)", "en": " (dx[...] += instead of dx[...] =)"},
     "ch05l.case_class": {"ja": "クラス", "en": "class"},
-    "ch05l.case_numeric": {"ja": "数値微分", "en": "numerical gradients"},
-    "ch05l.case_autograd": {"ja": "torch の自動微分", "en": "torch autograd"},
+    "ch05l.case_numeric": {"ja": "x {x}, W {w}, stride={s}, pad={p} (数値微分)",
+                           "en": "x {x}, W {w}, stride={s}, pad={p} (numerical gradients)"},
+    "ch05l.case_autograd": {"ja": "x {x}, W {w}, stride={s}, pad={p} (torch の自動微分)",
+                            "en": "x {x}, W {w}, stride={s}, pad={p} (torch autograd)"},
     "ch05l.case_reference": {"ja": "{names} をコピーせずに持つ (最適化手法がその場で更新する)",
                              "en": "{names} kept by reference (an optimiser updates them in place)"},
     "ch05l.case_twice": {"ja": "forward を 2 回 → backward は最後の入力で、backward を 2 回 → 同じ勾配",
@@ -97,220 +284,3 @@ register({
     "ch05l.numerical": {"ja": "(期待値は損失 L = Σ out·dout の中心差分による数値微分です。)",
                         "en": "(The expected values are central-difference numerical gradients of L = Σ out·dout.)"},
 })
-
-TOL = dict(rtol=1e-6, atol=1e-8)
-
-
-# --------------------------------------------------------------------------- shared helpers
-def hint(key, **values):
-    """The message ``key``, and its form (``key + "_form"``, the code or formula, where there is one)
-    only when the same case fails again: a first failure names the mistake without the answer line."""
-    text = t(key, **values)
-    try:
-        form = t(key + "_form", **values)
-    except KeyError:
-        return text
-    return text + on_repeat(form)
-
-
-def close(got, expected, what, suspects=(), extra=None, tol=TOL):
-    """assert_close whose message says which array is wrong, plus the hint of the first suspect
-    (``(candidate, hint)``; a shape tuple or an array) that the answer matches."""
-    message = failure_text(assert_close, got, expected, **tol)
-    if message is None:
-        return np.asarray(assert_close(got, expected, **tol))
-    text = t("ch05l.what", what=what, detail=message)
-    for candidate, hint_text in suspects:
-        if candidate is None:
-            continue
-        if isinstance(candidate, tuple):
-            if np.shape(got) == candidate and candidate != np.shape(expected):
-                fail(f"{text}\n{hint_text}")
-        elif failure_text(assert_close, candidate, expected, **tol) is not None \
-                and failure_text(assert_close, got, candidate, **tol) is None:
-            fail(f"{text}\n{hint_text}")
-    fail(f"{text}\n{extra}" if extra else text)
-
-
-def as_float(value, shape):
-    """The answer as float64 when it is a numeric array (or tensor) of the given shape, else None."""
-    try:
-        arr = to_numpy(value)
-    except Failure:
-        return None
-    if arr.shape != tuple(shape) or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-        return None
-    return arr.astype(np.float64)
-
-
-# --------------------------------------------------------------------------- references (float64)
-def _torch_conv(x, W, b, stride, pad, dout=None):
-    """Output of F.conv2d and, given dout, the gradients (dx, dW, db) by autograd."""
-    import torch
-    import torch.nn.functional as F
-
-    tx, tW, tb = (torch.tensor(a, dtype=torch.float64, requires_grad=dout is not None) for a in (x, W, b))
-    out = F.conv2d(tx, tW, tb, stride=stride, padding=pad)
-    if dout is None:
-        return out.detach().numpy()
-    out.backward(torch.from_numpy(np.asarray(dout, dtype=np.float64)))
-    return out.detach().numpy(), tx.grad.numpy(), tW.grad.numpy(), tb.grad.numpy()
-
-
-def _im2col(x, kh, kw, s, p):
-    n, c, h, w = x.shape
-    xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)))
-    ho, wo = (h + 2 * p - kh) // s + 1, (w + 2 * p - kw) // s + 1
-    win = np.lib.stride_tricks.sliding_window_view(xp, (kh, kw), axis=(2, 3))[:, :, ::s, ::s][:, :, :ho, :wo]
-    return win.transpose(0, 2, 3, 1, 4, 5).reshape(n * ho * wo, c * kh * kw), ho, wo
-
-
-def _col2im(col, shape, kh, kw, s, p, ho, wo, crop=True):
-    n, c, h, w = shape
-    cols = col.reshape(n, ho, wo, c, kh, kw).transpose(0, 3, 4, 5, 1, 2)
-    xp = np.zeros((n, c, h + 2 * p, w + 2 * p))
-    for i in range(kh):
-        for j in range(kw):
-            xp[:, :, i:i + s * ho:s, j:j + s * wo:s] += cols[:, :, i, j]
-    return xp[:, :, p:p + h, p:p + w] if crop else xp
-
-
-def _np_conv(x, W, b, s, p):
-    """The forward pass in NumPy (fast on tiny arrays: the numerical gradients call it often)."""
-    f = W.shape[0]
-    col, ho, wo = _im2col(x, W.shape[2], W.shape[3], s, p)
-    return (col @ W.reshape(f, -1).T + b).reshape(x.shape[0], ho, wo, f).transpose(0, 3, 1, 2)
-
-
-def _suspects(x, W, b, s, p, dout):
-    """What the typical mistakes give on this case: {name: value}."""
-    f, c, kh, kw = W.shape
-    col, ho, wo = _im2col(x, kh, kw, s, p)
-    flat = col @ W.reshape(f, -1).T + b
-    wrong_d = dout.reshape(-1, f)
-    right_d = dout.transpose(0, 2, 3, 1).reshape(-1, f)
-    return {
-        "out_layout": flat.reshape(x.shape[0], f, ho, wo),
-        "flipped": _np_conv(x, W[:, :, ::-1, ::-1], b, s, p),
-        "no_bias": _np_conv(x, W, np.zeros_like(b), s, p),
-        "dx_wrong_d": _col2im(wrong_d @ W.reshape(f, -1), x.shape, kh, kw, s, p, ho, wo),
-        "dW_wrong_d": (wrong_d.T @ col).reshape(W.shape),
-        "dW_layout": (col.T @ right_d).reshape(W.shape),
-        "db_mean": dout.mean(axis=(0, 2, 3)),
-        "db_wrong_d": wrong_d.sum(axis=0),
-        "padded": (x.shape[0], c, x.shape[2] + 2 * p, x.shape[3] + 2 * p),
-        "coverage": _col2im(np.ones_like(col), x.shape, kh, kw, s, p, ho, wo),
-    }
-
-
-# --------------------------------------------------------------------------- the check
-def _out_shape(x, W, s, p):
-    return (x.shape[0], W.shape[0], (x.shape[2] + 2 * p - W.shape[2]) // s + 1, (x.shape[3] + 2 * p - W.shape[3]) // s + 1)
-
-
-def _check_dx(got, expected, sus, what, tol):
-    arr = as_float(got, expected.shape)
-    cover = sus["coverage"]
-    if arr is not None and (cover > 1).any():
-        bad = ~np.isclose(arr, expected, **tol)
-        if bad.any() and not bad[cover <= 1].any():
-            close(got, expected, what, extra=hint("ch05l.overlap", n=int((cover > 1).sum())), tol=tol)
-    close(got, expected, what, [(sus["padded"], hint("ch05l.dx_pad", padded=sus["padded"])),
-                                (sus["dx_wrong_d"], hint("ch05l.dout_layout"))], tol=tol)
-
-
-def _run_case(Conv, x, W, b, s, p, dout, numeric, rng):
-    layer = call(Conv, W, b, stride=s, pad=p)
-    out = call_unchanged(method(layer, "forward"), x)
-    sus = _suspects(x, W, b, s, p, dout)
-    expected_out = _torch_conv(x, W, b, s, p)
-    close(out, expected_out, "forward(x)", [
-        (sus["out_layout"], hint("ch05l.out_layout")), (sus["flipped"], t("ch05l.flipped")),
-        (sus["no_bias"], t("ch05l.no_bias"))], extra=hint("ch05l.out_size") if np.shape(out) != expected_out.shape else None)
-    dx = call_unchanged(method(layer, "backward"), dout)
-    _, tdx, tdW, tdb = _torch_conv(x, W, b, s, p, dout)
-    note = None
-    if numeric:  # central differences of L = Σ conv(x, W, b) · dout, each input in turn
-        xs, Ws, bs = x.copy(), W.copy(), b.copy()
-        loss = lambda: float(np.sum(_np_conv(xs, Ws, bs, s, p) * dout))
-        tdx, tdW, tdb = (numerical_gradient(loss, a, h=1e-6) for a in (xs, Ws, bs))
-        note = t("ch05l.numerical")
-    num_tol = dict(rtol=1e-5, atol=1e-7) if numeric else TOL
-    db = grad_attr(layer, "db")
-    f = W.shape[0]
-    close(db, tdb, "db", [((f, dout.shape[2], dout.shape[3]), hint("ch05l.db_axes", F=f)),
-                          ((dout.shape[0], f), hint("ch05l.db_axes", F=f)),
-                          (sus["db_mean"], hint("ch05l.db_mean")), (sus["db_wrong_d"], hint("ch05l.dout_layout"))], extra=note, tol=num_tol)
-    dW = grad_attr(layer, "dW")
-    close(dW, tdW, "dW", [((f, W[0].size), t("ch05l.dw_shape", shape=W.shape)),
-                          ((W[0].size, f), t("ch05l.dw_shape", shape=W.shape)),
-                          (sus["dW_wrong_d"], hint("ch05l.dout_layout")),
-                          (sus["dW_layout"], hint("ch05l.dw_layout"))], extra=note, tol=num_tol)
-    try:
-        _check_dx(dx, tdx, sus, "dx = backward(dout)", num_tol)
-    except Failure as e:
-        if note and numeric:
-            fail(f"{e}\n{note}")
-        raise
-    return layer
-
-
-def _check_reference_and_state(c, Conv, rng):
-    c.case(t("ch05l.case_reference", names="W, b"))
-    x = rng.normal(size=(2, 2, 5, 5))
-    W, b = rng.normal(size=(3, 2, 3, 3)), rng.normal(size=3)
-    layer = call(Conv, W, b, stride=1, pad=1)
-    call(method(layer, "forward"), x)
-    W -= 0.5 * rng.normal(size=W.shape)  # what SGD.update does to params["W1"]
-    b += 1.0
-    got = call(layer.forward, x)
-    close(got, _torch_conv(x, W, b, 1, 1), "forward(x)", extra=hint("ch05l.by_reference", names="W, b", attr="W"))
-
-    c.case(t("ch05l.case_twice"))
-    x1, x2 = rng.normal(size=(2, 2, 5, 5)), rng.normal(size=(2, 2, 5, 5))
-    dout = rng.normal(size=(2, 3, 3, 3))
-    layer = call(Conv, W, b, stride=2, pad=1)
-    call(method(layer, "forward"), x1)
-    call(layer.forward, x2)
-    call(method(layer, "backward"), dout)
-    _, _, dW1, _ = _torch_conv(x1, W, b, 2, 1, dout)
-    _, _, dW2, db2 = _torch_conv(x2, W, b, 2, 1, dout)
-    close(grad_attr(layer, "dW"), dW2, "dW", [(dW1, t("ch05l.stale"))])
-    call(layer.backward, dout)
-    close(grad_attr(layer, "dW"), dW2, "dW", [(2 * dW2, hint("ch05l.accumulate", attr="dW"))])
-    close(grad_attr(layer, "db"), db2, "db", [(2 * db2, hint("ch05l.accumulate", attr="db"))])
-
-
-def conv_layer(Conv):
-    """Check the class ``Conv(W, b, stride=1, pad=0)``: W (F, C, kh, kw), b (F,).
-
-    ``forward(x)``: x (N, C, H, W) → (N, F, Ho, Wo), Ho = (H + 2·pad − kh) // stride + 1, as
-    torch's conv2d (cross-correlation). ``backward(dout)`` returns dx (x's shape) and stores
-    ``dW`` (W's shape) and ``db`` ((F,)). W and b are kept by reference.
-    """
-    rng = np.random.default_rng(7)
-    small = [  # (N, C, H, W), (F, kh, kw), stride, pad: numerical gradients
-        ((1, 1, 4, 4), (1, 3, 3), 1, 0),
-        ((2, 2, 5, 5), (2, 3, 3), 2, 1),
-        ((1, 2, 3, 4), (3, 2, 2), 1, 1),
-    ]
-    large = [  # torch autograd
-        ((2, 3, 7, 7), (4, 3, 3), 1, 1),
-        ((3, 2, 8, 9), (5, 3, 3), 2, 1),
-        ((2, 4, 9, 8), (3, 3, 2), 2, 0),
-        ((1, 3, 10, 10), (2, 5, 5), 1, 2),
-        ((4, 2, 6, 6), (6, 1, 1), 1, 0),
-        ((2, 3, 11, 9), (4, 4, 4), 3, 1),
-    ]
-    with Check("conv_layer") as c, np.errstate(all="ignore"):
-        c.case(t("ch05l.case_class"))
-        require_callable(Conv, "Conv")
-        for numeric, cases in ((True, small), (False, large)):
-            for xs, (f, kh, kw), s, p in cases:
-                tag = t("ch05l.case_numeric") if numeric else t("ch05l.case_autograd")
-                c.case(f"x {xs}, W ({f}, {xs[1]}, {kh}, {kw}), stride={s}, pad={p} ({tag})")
-                x = rng.normal(size=xs)
-                W, b = rng.normal(size=(f, xs[1], kh, kw)), rng.normal(size=f)
-                dout = rng.normal(size=_out_shape(x, W, s, p))
-                _run_case(Conv, x, W, b, s, p, dout, numeric, rng)
-        _check_reference_and_state(c, Conv, rng)

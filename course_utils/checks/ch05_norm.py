@@ -15,11 +15,234 @@ unbiased variance (as PyTorch) or its biased one (x.var(axis=0)): both are accep
 import numpy as np
 
 from ..i18n import register, t
-from .ch05_layers import as_float, close, hint
-from .core import Check, call, call_unchanged, expect, fail, require_callable
-from .layers import grad_attr, method
+from .ch05_layers import TOL
+from .core import (Check, as_array, assert_close, assert_close_or_explain, call, call_unchanged, expect, fail,
+                   failure_text, require_callable, seed)
+from .layers import about, grad_attr, method, shape_hint, with_form
 
 __all__ = ["dropout", "batchnorm"]
+
+EPS = 1e-5
+
+
+# --------------------------------------------------------------------------- dropout
+def _forward_mask(layer, x):
+    """The student's ``forward(x)`` (training) as a float array of x's shape."""
+    with about("forward(x)"):
+        return as_array(call_unchanged(method(layer, "forward"), x), x.shape).astype(np.float64)
+
+
+def _drop_case(Dropout, ratio, x, given):
+    layer = call(Dropout, ratio=ratio) if given else call(Dropout)
+    out = _forward_mask(layer, x)
+    dropped = out == 0
+    frac, tol = float(dropped.mean()), 6 * np.sqrt(max(ratio * (1 - ratio), 1e-4) / x.size)
+    if abs(frac - ratio) > tol:
+        expect(not (ratio != 0.5 and abs(frac - (1 - ratio)) <= tol), with_form("ch05n.drop_reversed"))
+        fail(t("ch05n.drop_rate", ratio=ratio, got=frac, tol=tol))
+    kept = ~dropped
+    scale = out[kept] / x[kept]
+    if not np.allclose(scale, 1 / (1 - ratio), rtol=1e-5):
+        expect(not np.allclose(scale, 1.0), t("ch05n.not_inverted"))
+        expect(not np.allclose(scale, 1 - ratio), with_form("ch05n.times_keep"))
+        i = tuple(int(k) for k in np.argwhere(kept & ~np.isclose(out, x / (1 - ratio), rtol=1e-5))[0])
+        fail(with_form("ch05n.kept_value", index=i, x=x[i], expected=x[i] / (1 - ratio), got=out[i]))
+    if ratio == 0.5 and x.ndim == 2:
+        mixed_rows, mixed_cols = np.mean(dropped.any(1) & kept.any(1)), np.mean(dropped.any(0) & kept.any(0))
+        expect(min(mixed_rows, mixed_cols) > 0.9, t("ch05n.per_unit"))
+    return layer, out
+
+
+def _drop_backward(layer, x, out, ratio, rng):
+    """``backward(dout)`` after a forward that gave ``out``: dout·out/x, the forward's mask and scale."""
+    dout = rng.normal(size=x.shape)
+    dx = call_unchanged(method(layer, "backward"), dout)
+    with about("backward(dout)"):
+        assert_close_or_explain(dx, dout * out / x, [(dout * (out != 0), with_form("ch05n.backward_scale"))],
+                                unexplained=with_form("ch05n.backward_mask") if ratio > 0 else None, **TOL)
+
+
+def _drop_eval(c, Dropout, x):
+    for ratio in (0.5, 0.3):
+        for how in ("train=False", "False"):
+            c.case(t("ch05n.case_eval", how=how, ratio=ratio))
+            layer = call(Dropout, ratio=ratio)
+            forward = method(layer, "forward")
+            got = call_unchanged(forward, x, train=False) if how == "train=False" else call_unchanged(forward, x, False)
+            drops = failure_text(as_array, got, x.shape) is None and bool(np.any(as_array(got) == 0))
+            with about("forward(x, train=False)"):
+                assert_close_or_explain(got, x, [(x * (1 - ratio), t("ch05n.eval_scaled"))],
+                                        unexplained=t("ch05n.eval_drops") if drops else t("ch05n.eval_changed"), **TOL)
+
+
+def dropout(Dropout):
+    """Check the class ``Dropout(ratio=0.5)`` (inverted dropout); see the module docstring."""
+    rng = np.random.default_rng(seed(13))
+    state = np.random.get_state()
+    np.random.seed(0)  # students' np.random.rand gives the same masks on every run
+    try:
+        with Check("dropout") as c:
+            c.case(t("ch05l.case_class"))
+            require_callable(Dropout, "Dropout")
+            x = rng.uniform(0.5, 1.5, size=(400, 250)) * rng.choice([-1.0, 1.0], size=(400, 250))
+            for ratio, given in ((0.5, False), (0.5, True), (0.2, True), (0.8, True), (0.0, True)):
+                c.case(t("ch05n.case_forward", ratio=ratio, default=t("ch05n.case_default") if not given else ""))
+                layer, out = _drop_case(Dropout, ratio, x, given)
+                c.case(t("ch05n.case_backward", ratio=ratio))
+                _drop_backward(layer, x, out, ratio, rng)
+            c.case(t("ch05n.case_two_masks"))
+            layer = call(Dropout, ratio=0.5)
+            first, second = _forward_mask(layer, x), _forward_mask(layer, x)
+            expect(not np.array_equal(first == 0, second == 0), t("ch05n.same_mask"))
+            dout = rng.normal(size=x.shape)
+            with about("backward(dout)"):
+                assert_close_or_explain(call(method(layer, "backward"), dout), dout * second / x,
+                                        [(dout * first / x, with_form("ch05n.backward_mask"))], **TOL)
+            _drop_eval(c, Dropout, x)
+            c.case(t("ch05n.case_4d"))
+            x4 = rng.uniform(0.5, 1.5, size=(8, 4, 10, 10))
+            layer, out = _drop_case(Dropout, 0.5, x4, True)
+            _drop_backward(layer, x4, out, 0.5, rng)
+    finally:
+        np.random.set_state(state)
+
+
+# --------------------------------------------------------------------------- batch norm
+def _bn_reference(x, gamma, beta, eps=EPS, dout=None):
+    import torch
+    import torch.nn.functional as F
+
+    grad = dout is not None
+    tx, tg, tb = (torch.tensor(a, dtype=torch.float64, requires_grad=grad) for a in (x, gamma, beta))
+    out = F.batch_norm(tx, None, None, tg, tb, training=True, eps=eps)
+    if not grad:
+        return out.detach().numpy()
+    out.backward(torch.from_numpy(dout))
+    return out.detach().numpy(), tx.grad.numpy(), tg.grad.numpy(), tb.grad.numpy()
+
+
+def _forward_suspects(x, gamma, beta, eps=EPS):
+    n = len(x)
+    mu, var = x.mean(0), x.var(0)
+    xhat = (x - mu) / np.sqrt(var + eps)
+    axis1 = (x - x.mean(1, keepdims=True)) / np.sqrt(x.var(1, keepdims=True) + eps) * gamma + beta \
+        if x.shape[1] > 1 else None
+    return [(axis1, t("ch05n.axis")),
+            ((x - mu) / np.sqrt(var * n / (n - 1) + eps) * gamma + beta, with_form("ch05n.ddof")),
+            ((x - mu) / (np.sqrt(var) + eps) * gamma + beta, with_form("ch05n.eps_outside")),
+            ((x - mu) / np.sqrt(var) * gamma + beta if (var > 0).all() else None, with_form("ch05n.no_eps")),
+            (xhat, with_form("ch05n.no_affine"))]
+
+
+def _backward_suspects(x, gamma, dout, eps=EPS):
+    xhat = (x - x.mean(0)) / np.sqrt(x.var(0) + eps)
+    k = gamma / np.sqrt(x.var(0) + eps)
+    return [(dout * k, with_form("ch05n.dx_naive")),
+            (k * (dout - dout.mean(0)), with_form("ch05n.dx_var")),
+            (k * (dout - xhat * (dout * xhat).mean(0)), with_form("ch05n.dx_mean"))]
+
+
+def _bn_case(BatchNorm, x, gamma, beta, dout):
+    layer = call(BatchNorm, gamma, beta)
+    out = call_unchanged(method(layer, "forward"), x)
+    ref, dx_ref, dg_ref, db_ref = _bn_reference(x, gamma, beta, dout=dout)
+    with about("forward(x)"):
+        assert_close_or_explain(out, ref, _forward_suspects(x, gamma, beta), nonfinite=with_form("ch05n.nonfinite"),
+                                rtol=1e-6, atol=1e-7)
+    dx = call_unchanged(method(layer, "backward"), dout)
+    for attr, expected, wrong in (("dbeta", db_ref, dout.mean(0)), ("dgamma", dg_ref, dout.sum(0))):
+        text = with_form(f"ch05n.{attr}", D=x.shape[1])
+        with about(attr):
+            assert_close_or_explain(grad_attr(layer, attr), expected, [(wrong, text)],
+                                    unexplained=shape_hint(grad_attr(layer, attr), expected.shape, [(x.shape, text)]))
+    with about("dx = backward(dout)"):
+        assert_close_or_explain(dx, dx_ref, _backward_suspects(x, gamma, dout), rtol=1e-5, atol=1e-7)
+
+
+def _running(batches, unbiased, momentum=0.1, var0=1.0):
+    """The running (mean, var) after the training batches, PyTorch's rule by default."""
+    mean, var = np.zeros(batches[0].shape[1]), np.full(batches[0].shape[1], var0)
+    for b in batches:
+        v = b.var(0, ddof=1 if unbiased else 0)
+        mean, var = (1 - momentum) * mean + momentum * b.mean(0), (1 - momentum) * var + momentum * v
+    return mean, var
+
+
+def _check_running(c, BatchNorm, rng):
+    D = 5
+    gamma, beta = rng.uniform(0.5, 2.0, D), rng.normal(size=D)
+    batches = [rng.normal(loc=3.0, scale=2.0, size=(16, D)) for _ in range(4)]
+    x_eval = rng.normal(loc=3.0, scale=2.0, size=(6, D))
+    layer = call(BatchNorm, gamma, beta)
+
+    def evaluated(mean, var):
+        return gamma * (x_eval - mean) / np.sqrt(var + EPS) + beta
+
+    for k, batch in enumerate(batches, start=1):
+        c.case(t("ch05n.case_running", k=k))
+        call(method(layer, "forward"), batch)
+        got = call_unchanged(layer.forward, x_eval, train=False)
+        if failure_text(assert_close, got, evaluated(*_running(batches[:k], False)), rtol=1e-6, atol=1e-8) is None:
+            continue  # the biased running variance, accepted
+        suspects = [(_bn_reference(x_eval, gamma, beta), t("ch05n.eval_batch")),
+                    (evaluated(np.zeros(D), np.ones(D)), with_form("ch05n.running_never"))]
+        for unbiased in (True, False):
+            suspects += [(evaluated(*_running(batches[:k], unbiased, momentum=0.9)), t("ch05n.momentum")),
+                         (evaluated(*_running(batches[:k], unbiased, momentum=1.0)), with_form("ch05n.running_last")),
+                         (evaluated(*_running(batches[:k], unbiased, var0=0.0)), t("ch05n.running_init"))]
+        with about("forward(x, train=False)"):
+            assert_close_or_explain(got, evaluated(*_running(batches[:k], True)), suspects, rtol=1e-6, atol=1e-8)
+    c.case(t("ch05n.case_eval_frozen"))
+    with about("forward(x, train=False)"):
+        before = as_array(call(layer.forward, x_eval, train=False), x_eval.shape)
+        call(layer.forward, rng.normal(loc=-5.0, size=(8, D)), train=False)
+        assert_close_or_explain(call(layer.forward, x_eval, train=False), before, unexplained=t("ch05n.eval_updates"),
+                                rtol=1e-6, atol=1e-8)
+
+
+def _bn_cases(rng):
+    """(name, x) of the training cases."""
+    constant = rng.normal(size=(6, 3))
+    constant[:, 1] = 2.5            # variance 0: only eps keeps it finite
+    tiny = rng.normal(size=(8, 4)) * [1.0, 1e-3, 10.0, 1.0]   # variance 1e-6 < eps
+    return [("x (4, 3)", rng.normal(size=(4, 3))),
+            (t("ch05n.case_scales"), rng.normal(loc=3.0, size=(32, 5)) * [0.1, 1, 10, 100, 1]),
+            (t("ch05n.case_constant"), constant), (t("ch05n.case_tiny"), tiny),
+            ("x (2, 7)", rng.normal(size=(2, 7))), ("x (64, 1)", rng.normal(size=(64, 1)))]
+
+
+def batchnorm(BatchNorm):
+    """Check the class ``BatchNorm(gamma, beta, eps=1e-5)``; see the module docstring."""
+    rng = np.random.default_rng(seed(17))
+    with Check("batchnorm") as c, np.errstate(all="ignore"):
+        c.case(t("ch05l.case_class"))
+        require_callable(BatchNorm, "BatchNorm")
+        for name, x in _bn_cases(rng):
+            c.case(t("ch05n.case_train", name=name))
+            D = x.shape[1]
+            _bn_case(BatchNorm, x, rng.uniform(0.5, 2.0, D), rng.normal(size=D), rng.normal(size=x.shape))
+        c.case(t("ch05l.case_reference", names="gamma, beta"))
+        x = rng.normal(size=(10, 4))
+        gamma, beta = rng.uniform(0.5, 2.0, 4), rng.normal(size=4)
+        layer = call(BatchNorm, gamma, beta)
+        call(method(layer, "forward"), x)
+        gamma *= 3.0
+        beta -= 1.0
+        with about("forward(x)"):
+            assert_close_or_explain(call(layer.forward, x), _bn_reference(x, gamma, beta),
+                                    unexplained=with_form("ch05l.by_reference", names="gamma, beta", attr="gamma"), **TOL)
+        c.case(t("ch05n.case_latest"))
+        x2, dout = rng.normal(loc=1.0, size=(10, 4)), rng.normal(size=(10, 4))
+        call(layer.forward, x2)
+        dx = call(method(layer, "backward"), dout)
+        _, dx_ref, dg_ref, _ = _bn_reference(x2, gamma, beta, dout=dout)
+        _, _, dg_old, _ = _bn_reference(x, gamma, beta, dout=dout)
+        with about("dgamma"):
+            assert_close_or_explain(grad_attr(layer, "dgamma"), dg_ref, [(dg_old, t("ch05l.stale"))], **TOL)
+        with about("dx = backward(dout)"):
+            assert_close_or_explain(dx, dx_ref, rtol=1e-5, atol=1e-7)
+        _check_running(c, BatchNorm, rng)
+
 
 register({
     "ch05n.drop_rate": {"ja": "ratio={ratio} なのに、0 になった割合が {got:.3f} でした "
@@ -69,7 +292,9 @@ register({
                          "en": "With train=False units were dropped. At inference nothing is dropped: return x."},
     "ch05n.eval_changed": {"ja": "train=False のときは x をそのまま返してください。",
                            "en": "With train=False return x unchanged."},
+    "ch05n.case_forward": {"ja": "forward(x), ratio={ratio}{default}, x (400, 250)", "en": "forward(x), ratio={ratio}{default}, x (400, 250)"},
     "ch05n.case_default": {"ja": " (既定値)", "en": " (default)"},
+    "ch05n.case_4d": {"ja": "x (N, C, H, W) = (8, 4, 10, 10), ratio=0.5", "en": "x (N, C, H, W) = (8, 4, 10, 10), ratio=0.5"},
     "ch05n.case_backward": {"ja": "forward の後の backward(dout), ratio={ratio}", "en": "backward(dout) after forward, ratio={ratio}"},
     "ch05n.case_two_masks": {"ja": "forward を 2 回 → マスクも 2 通り、backward は最後のマスクで",
                              "en": "two forward calls draw two masks; backward follows the latest"},
@@ -144,206 +369,3 @@ register({
     "ch05n.eval_updates": {"ja": "train=False の forward が移動平均を書き換えています。推論時は統計量を更新しません。",
                            "en": "A train=False forward changed the running statistics; inference must not update them."},
 })
-
-
-# --------------------------------------------------------------------------- dropout
-def _drop_case(c, Dropout, ratio, x, given):
-    layer = call(Dropout, ratio=ratio) if given else call(Dropout)
-    out = as_float(call_unchanged(method(layer, "forward"), x), x.shape)
-    if out is None:
-        close(call(layer.forward, x), x, "forward(x)")  # reports type / shape / NaN
-    dropped = out == 0
-    frac, tol = float(dropped.mean()), 6 * np.sqrt(max(ratio * (1 - ratio), 1e-4) / x.size)
-    if abs(frac - ratio) > tol:
-        expect(not (ratio != 0.5 and abs(frac - (1 - ratio)) <= tol), hint("ch05n.drop_reversed"))
-        fail(t("ch05n.drop_rate", ratio=ratio, got=frac, tol=tol))
-    kept = ~dropped
-    scale = out[kept] / x[kept]
-    if not np.allclose(scale, 1 / (1 - ratio), rtol=1e-5):
-        expect(not np.allclose(scale, 1.0), t("ch05n.not_inverted"))
-        expect(not np.allclose(scale, 1 - ratio), hint("ch05n.times_keep"))
-        i = tuple(int(k) for k in np.argwhere(kept & ~np.isclose(out, x / (1 - ratio), rtol=1e-5))[0])
-        fail(hint("ch05n.kept_value", index=i, x=x[i], expected=x[i] / (1 - ratio), got=out[i]))
-    if ratio == 0.5 and x.ndim == 2:
-        mixed_rows, mixed_cols = np.mean(dropped.any(1) & kept.any(1)), np.mean(dropped.any(0) & kept.any(0))
-        expect(min(mixed_rows, mixed_cols) > 0.9, t("ch05n.per_unit"))
-    return layer, out
-
-
-def dropout(Dropout):
-    """Check the class ``Dropout(ratio=0.5)`` (inverted dropout); see the module docstring."""
-    rng = np.random.default_rng(13)
-    state = np.random.get_state()
-    np.random.seed(0)  # students' np.random.rand gives the same masks on every run
-    try:
-        with Check("dropout") as c:
-            c.case(t("ch05l.case_class"))
-            require_callable(Dropout, "Dropout")
-            x = rng.uniform(0.5, 1.5, size=(400, 250)) * rng.choice([-1.0, 1.0], size=(400, 250))
-            for ratio, given in ((0.5, False), (0.5, True), (0.2, True), (0.8, True), (0.0, True)):
-                c.case(f"forward(x), ratio={ratio}" + ("" if given else t("ch05n.case_default")) + ", x (400, 250)")
-                layer, out = _drop_case(c, Dropout, ratio, x, given)
-                c.case(t("ch05n.case_backward", ratio=ratio))
-                dout = rng.normal(size=x.shape)
-                dx = call_unchanged(method(layer, "backward"), dout)
-                close(dx, dout * out / x, "backward(dout)",
-                      [(dout * (out != 0), hint("ch05n.backward_scale"))],
-                      extra=hint("ch05n.backward_mask") if ratio > 0 else None)
-            c.case(t("ch05n.case_two_masks"))
-            layer = call(Dropout, ratio=0.5)
-            first = as_float(call(method(layer, "forward"), x), x.shape)
-            second = as_float(call(layer.forward, x), x.shape)
-            if first is not None and second is not None:
-                expect(not np.array_equal(first == 0, second == 0), t("ch05n.same_mask"))
-            dout = rng.normal(size=x.shape)
-            close(call(method(layer, "backward"), dout), dout * second / x, "backward(dout)",
-                  [(dout * first / x, hint("ch05n.backward_mask"))])
-            for ratio in (0.5, 0.3):
-                for how in ("train=False", "False"):
-                    c.case(t("ch05n.case_eval", how=how, ratio=ratio))
-                    layer = call(Dropout, ratio=ratio)
-                    got = call_unchanged(method(layer, "forward"), x, train=False) if how == "train=False" \
-                        else call_unchanged(layer.forward, x, False)
-                    close(got, x, "forward(x, train=False)", [(x * (1 - ratio), t("ch05n.eval_scaled"))],
-                          extra=t("ch05n.eval_drops") if np.any(as_float(got, x.shape) == 0)
-                          else t("ch05n.eval_changed"))
-            c.case("x (N, C, H, W) = (8, 4, 10, 10), ratio=0.5")
-            x4 = rng.uniform(0.5, 1.5, size=(8, 4, 10, 10))
-            layer, out = _drop_case(c, Dropout, 0.5, x4, True)
-            dout = rng.normal(size=x4.shape)
-            close(call(method(layer, "backward"), dout), dout * out / x4, "backward(dout)",
-                  extra=hint("ch05n.backward_mask"))
-    finally:
-        np.random.set_state(state)
-
-
-# --------------------------------------------------------------------------- batch norm
-def _bn_reference(x, gamma, beta, eps, dout=None):
-    import torch
-    import torch.nn.functional as F
-
-    grad = dout is not None
-    tx, tg, tb = (torch.tensor(a, dtype=torch.float64, requires_grad=grad) for a in (x, gamma, beta))
-    out = F.batch_norm(tx, None, None, tg, tb, training=True, eps=eps)
-    if not grad:
-        return out.detach().numpy()
-    out.backward(torch.from_numpy(dout))
-    return out.detach().numpy(), tx.grad.numpy(), tg.grad.numpy(), tb.grad.numpy()
-
-
-def _forward_suspects(x, gamma, beta, eps):
-    n = len(x)
-    mu, var = x.mean(0), x.var(0)
-    xhat = (x - mu) / np.sqrt(var + eps)
-    axis1 = (x - x.mean(1, keepdims=True)) / np.sqrt(x.var(1, keepdims=True) + eps) * gamma + beta \
-        if x.shape[1] > 1 else None
-    return [(axis1, t("ch05n.axis")),
-            ((x - mu) / np.sqrt(var * n / (n - 1) + eps) * gamma + beta, hint("ch05n.ddof")),
-            ((x - mu) / (np.sqrt(var) + eps) * gamma + beta, hint("ch05n.eps_outside")),
-            ((x - mu) / np.sqrt(var) * gamma + beta if (var > 0).all() else None, hint("ch05n.no_eps")),
-            (xhat, hint("ch05n.no_affine"))]
-
-
-def _backward_suspects(x, gamma, eps, dout):
-    xhat = (x - x.mean(0)) / np.sqrt(x.var(0) + eps)
-    k = gamma / np.sqrt(x.var(0) + eps)
-    return [(dout * k, hint("ch05n.dx_naive")),
-            (k * (dout - dout.mean(0)), hint("ch05n.dx_var")),
-            (k * (dout - xhat * (dout * xhat).mean(0)), hint("ch05n.dx_mean"))]
-
-
-def _bn_case(BatchNorm, x, gamma, beta, dout):
-    D = x.shape[1]
-    layer = call(BatchNorm, gamma, beta)
-    out = call_unchanged(method(layer, "forward"), x)
-    ref, dx_ref, dg_ref, db_ref = _bn_reference(x, gamma, beta, 1e-5, dout)
-    close(out, ref, "forward(x)", _forward_suspects(x, gamma, beta, 1e-5),
-          extra=hint("ch05n.nonfinite") if as_float(out, x.shape) is not None
-          and not np.isfinite(as_float(out, x.shape)).all() else None, tol=dict(rtol=1e-6, atol=1e-7))
-    dx = call_unchanged(method(layer, "backward"), dout)
-    xhat = (x - x.mean(0)) / np.sqrt(x.var(0) + 1e-5)
-    close(grad_attr(layer, "dbeta"), db_ref, "dbeta", [(x.shape, hint("ch05n.dbeta", D=D)),
-                                                       (dout.mean(0), hint("ch05n.dbeta", D=D))])
-    close(grad_attr(layer, "dgamma"), dg_ref, "dgamma", [(x.shape, hint("ch05n.dgamma", D=D)),
-                                                         (dout.sum(0), hint("ch05n.dgamma", D=D))])
-    close(dx, dx_ref, "dx = backward(dout)", _backward_suspects(x, gamma, 1e-5, dout), tol=dict(rtol=1e-5, atol=1e-7))
-    return layer, xhat
-
-
-def _running(batches, unbiased, momentum=0.1, var0=1.0):
-    """The running (mean, var) after the training batches, PyTorch's rule by default."""
-    mean, var = np.zeros(batches[0].shape[1]), np.full(batches[0].shape[1], var0)
-    for b in batches:
-        v = b.var(0, ddof=1 if unbiased else 0)
-        mean, var = (1 - momentum) * mean + momentum * b.mean(0), (1 - momentum) * var + momentum * v
-    return mean, var
-
-
-def _check_running(c, BatchNorm, rng):
-    D = 5
-    gamma, beta = rng.uniform(0.5, 2.0, D), rng.normal(size=D)
-    batches = [rng.normal(loc=3.0, scale=2.0, size=(16, D)) for _ in range(4)]
-    x_eval = rng.normal(loc=3.0, scale=2.0, size=(6, D))
-    layer = call(BatchNorm, gamma, beta)
-
-    def evaluated(mean, var):
-        return gamma * (x_eval - mean) / np.sqrt(var + 1e-5) + beta
-
-    for k, batch in enumerate(batches, start=1):
-        c.case(t("ch05n.case_running", k=k))
-        call(method(layer, "forward"), batch)
-        got = call_unchanged(layer.forward, x_eval, train=False)
-        unbiased, biased = evaluated(*_running(batches[:k], True)), evaluated(*_running(batches[:k], False))
-        arr = as_float(got, x_eval.shape)
-        if arr is not None and np.allclose(arr, biased, rtol=1e-6, atol=1e-8):
-            continue
-        suspects = [(_bn_reference(x_eval, gamma, beta, 1e-5), t("ch05n.eval_batch")),
-                    (evaluated(np.zeros(D), np.ones(D)), hint("ch05n.running_never"))]
-        for unb in (True, False):
-            suspects += [(evaluated(*_running(batches[:k], unb, momentum=0.9)), t("ch05n.momentum")),
-                         (evaluated(*_running(batches[:k], unb, momentum=1.0)), hint("ch05n.running_last")),
-                         (evaluated(*_running(batches[:k], unb, var0=0.0)), t("ch05n.running_init"))]
-        close(got, unbiased, "forward(x, train=False)", suspects, tol=dict(rtol=1e-6, atol=1e-8))
-    c.case(t("ch05n.case_eval_frozen"))
-    before = as_float(call(layer.forward, x_eval, train=False), x_eval.shape)
-    call(layer.forward, rng.normal(loc=-5.0, size=(8, D)), train=False)
-    close(call(layer.forward, x_eval, train=False), before, "forward(x, train=False)",
-          extra=t("ch05n.eval_updates"))
-
-
-def batchnorm(BatchNorm):
-    """Check the class ``BatchNorm(gamma, beta, eps=1e-5)``; see the module docstring."""
-    rng = np.random.default_rng(17)
-    with Check("batchnorm") as c, np.errstate(all="ignore"):
-        c.case(t("ch05l.case_class"))
-        require_callable(BatchNorm, "BatchNorm")
-        constant = rng.normal(size=(6, 3))
-        constant[:, 1] = 2.5            # variance 0: only eps keeps it finite
-        tiny = rng.normal(size=(8, 4)) * [1.0, 1e-3, 10.0, 1.0]   # variance 1e-6 < eps
-        cases = [("x (4, 3)", rng.normal(size=(4, 3))),
-                 (t("ch05n.case_scales"), rng.normal(loc=3.0, size=(32, 5)) * [0.1, 1, 10, 100, 1]),
-                 (t("ch05n.case_constant"), constant),
-                 (t("ch05n.case_tiny"), tiny),
-                 ("x (2, 7)", rng.normal(size=(2, 7))), ("x (64, 1)", rng.normal(size=(64, 1)))]
-        for name, x in cases:
-            c.case(t("ch05n.case_train", name=name))
-            D = x.shape[1]
-            _bn_case(BatchNorm, x, rng.uniform(0.5, 2.0, D), rng.normal(size=D), rng.normal(size=x.shape))
-        c.case(t("ch05l.case_reference", names="gamma, beta"))
-        x = rng.normal(size=(10, 4))
-        gamma, beta = rng.uniform(0.5, 2.0, 4), rng.normal(size=4)
-        layer = call(BatchNorm, gamma, beta)
-        call(method(layer, "forward"), x)
-        gamma *= 3.0
-        beta -= 1.0
-        close(call(layer.forward, x), _bn_reference(x, gamma, beta, 1e-5), "forward(x)",
-              extra=hint("ch05l.by_reference", names="gamma, beta", attr="gamma"))
-        c.case(t("ch05n.case_latest"))
-        x2, dout = rng.normal(loc=1.0, size=(10, 4)), rng.normal(size=(10, 4))
-        call(layer.forward, x2)
-        dx = call(method(layer, "backward"), dout)
-        _, dx_ref, dg_ref, _ = _bn_reference(x2, gamma, beta, 1e-5, dout)
-        _, _, dg_old, _ = _bn_reference(x, gamma, beta, 1e-5, dout)
-        close(grad_attr(layer, "dgamma"), dg_ref, "dgamma", [(dg_old, t("ch05l.stale"))])
-        close(dx, dx_ref, "dx = backward(dout)", tol=dict(rtol=1e-5, atol=1e-7))
-        _check_running(c, BatchNorm, rng)

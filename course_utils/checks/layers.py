@@ -2,15 +2,17 @@
 
 A layer is an object with ``forward`` / ``backward`` methods that stores its parameter
 gradients as attributes (``dW``, ``db``, ``dgamma`` ...); the checks compare those with
-central differences, :func:`numerical_gradient`. :func:`with_form` is a hint whose message has a
+central differences, :func:`numerical_gradient`; a failure says which one is wrong (:func:`about`). :func:`with_form` is a hint whose message has a
 ``key + "_form"`` companion (the code or the formula) shown only when the same case fails again;
 :func:`shape_hint` names a mistake by the wrong shape it gives; :func:`compare_listed` is
 :func:`.core.compare` with the mistakes' answers in a list.
 """
+import contextlib
+
 import numpy as np
 
 from ..i18n import keys, register, t
-from .core import assert_close_or_explain, fail, on_repeat
+from .core import Failure, assert_close_or_explain, fail, on_repeat
 
 
 def with_form(key, **values) -> str:
@@ -44,6 +46,15 @@ def shape_hint(got, expected_shape, wrong_shapes) -> str | None:
     return None
 
 
+@contextlib.contextmanager
+def about(what: str):
+    """A failure inside the block names the array it is about: "In dW: <the failure>"."""
+    try:
+        yield
+    except Failure as failure:
+        raise Failure(t("layers.about", what=what, detail=str(failure))) from None
+
+
 def method(obj, name):
     """The bound method ``name`` of the student's object, or a clear failure."""
     found = getattr(obj, name, None)
@@ -75,6 +86,7 @@ def numerical_gradient(f, x, h=1e-5):
 
 
 register({
+    "layers.about": {"ja": "{what} について: {detail}", "en": "In {what}: {detail}"},
     "layers.no_method": {"ja": "{cls} にメソッド {method}() がありません。",
                          "en": "{cls} has no method {method}()."},
     "layers.no_grad": {"ja": "backward(dout) の後に {cls}.{attr} がありません (または None です)。"
