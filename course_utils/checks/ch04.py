@@ -12,9 +12,9 @@ import numbers
 import numpy as np
 
 from ..i18n import register, t
-from .core import (Case, Check, Mistake, as_array, assert_close_or_explain, call, call_unchanged, fail, failure_text,
-                   on_repeat, seed)
-from .layers import compare_listed, shape_hint, with_form
+from .core import (Case, Check, Mistake, as_array, assert_close_or_explain, call, call_unchanged, compare, fail,
+                   failure_text, on_repeat, seed)
+from .layers import shape_hint, with_form
 
 __all__ = ["moving_average", "conv_output_size", "conv_params"]
 
@@ -84,10 +84,10 @@ def moving_average(func):
 # ----------------------------------------------------------------------------------------- the two counts
 def _count(got, expected, mistakes, args):
     """An integer answer equal to ``expected``: a number, the value (naming the first ``Mistake``
-    it equals, :func:`.layers.compare_listed`), then an int rather than a float."""
+    it equals), then an int rather than a float."""
     if isinstance(got, bool) or not isinstance(got, (numbers.Real, np.integer, np.floating)):
         fail(t("check.type", expected="int", got=type(got).__name__))
-    compare_listed(got, expected, mistakes, args, rtol=0, atol=0)
+    compare(got, expected, mistakes, args, rtol=0, atol=0)
     if not isinstance(got, (numbers.Integral, np.integer)):
         fail(t("ch04.not_int", got=got) + on_repeat(t("ch04.not_int_form")))
 

@@ -10,8 +10,8 @@ gets: ``(x, k)`` leaves the stride out (it means k), ``(x, k, stride)`` gives it
 import numpy as np
 
 from ..i18n import register, t
-from .core import Case, Check, Mistake, as_array, assert_close_or_explain, call_unchanged, expect, seed
-from .layers import compare_listed, shape_hint, with_form
+from .core import Case, Check, Mistake, as_array, assert_close_or_explain, call_unchanged, compare, expect, seed
+from .layers import shape_hint, with_form
 
 __all__ = ["max_pool2d", "avg_pool2d", "max_pool2d_backward"]
 
@@ -117,8 +117,8 @@ def _pool_check(name, func, kind, mistakes):
             c.case(case.title)
             got = call_unchanged(func, *case.args)
             expected = _torch_pool(*case.args, kind=kind)
-            compare_listed(got, expected, mistakes, case.args,
-                           unexplained=shape_hint(got, expected.shape, _wrong_shapes(*case.args)))
+            compare(got, expected, mistakes, case.args,
+                    unexplained=shape_hint(got, expected.shape, _wrong_shapes(*case.args)))
             _expect_float(got)
 
 

@@ -2,17 +2,17 @@
 
 A layer is an object with ``forward`` / ``backward`` methods that stores its parameter
 gradients as attributes (``dW``, ``db``, ``dgamma`` ...); the checks compare those with
-central differences, :func:`numerical_gradient`; a failure says which one is wrong (:func:`about`). :func:`with_form` is a hint whose message has a
-``key + "_form"`` companion (the code or the formula) shown only when the same case fails again;
-:func:`shape_hint` names a mistake by the wrong shape it gives; :func:`compare_listed` is
-:func:`.core.compare` with the mistakes' answers in a list.
+central differences, :func:`numerical_gradient`; a failure says which one is wrong (:func:`about`).
+:func:`with_form` is a hint whose message has a ``key + "_form"`` companion (the code or the
+formula) shown only when the same case fails again; :func:`shape_hint` names a mistake by the
+wrong shape it gives.
 """
 import contextlib
 
 import numpy as np
 
 from ..i18n import keys, register, t
-from .core import Failure, assert_close_or_explain, fail, on_repeat
+from .core import Failure, fail, on_repeat
 
 
 def with_form(key, **values) -> str:
@@ -20,17 +20,6 @@ def with_form(key, **values) -> str:
     only when the same case fails again: a first failure names the mistake without the answer line."""
     form = key + "_form"
     return t(key, **values) + (on_repeat(t(form, **values)) if form in keys() else "")
-
-
-def compare_listed(got, expected, mistakes=(), args=(), suspects=(), **tolerances) -> None:
-    """:func:`.core.compare` on the :class:`.core.Mistake` records ``mistakes`` (their answers on ``args``)
-    and then the ``(value, hint)`` ``suspects``, all computed into a list before the comparison.
-
-    Not core's generator: a generator of the checks left suspended by a failure is closed later by the
-    garbage collector, and when that happens while a student's function runs, fair play sees a call into
-    the checks and refuses the answer."""
-    listed = [(mistake.answer(*args), mistake.text()) for mistake in mistakes] + list(suspects)
-    assert_close_or_explain(got, expected, listed, **tolerances)
 
 
 def shape_hint(got, expected_shape, wrong_shapes) -> str | None:
