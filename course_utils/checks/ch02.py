@@ -8,9 +8,9 @@ Conventions checked here (the notebook states them too):
 - ``sigmoid`` must not give NaN for x = ±1000 (a RuntimeWarning about overflow is fine).
 - ``softmax(x)`` works over the last axis and must survive inputs like 1000.
 
-Each function is an :class:`Exercise`: its cases, the reference (PyTorch), the named mistakes, and
+Each function is a :class:`Spec`: its cases, the reference (PyTorch), the named mistakes, and
 what a failure adds (a hint when the student's code raises, one for NaN / inf, one for a wrong answer
-no mistake names). :func:`run_exercise` runs one inside the check's ``with Check(...)`` block.
+no mistake names). :func:`run_spec` runs one inside the check's ``with Check(...)`` block.
 The chapter's loss and update are in ``ch02_loss`` (``cross_entropy``) and ``ch02_sgd`` (``sgd_step``).
 """
 import contextlib
@@ -36,8 +36,9 @@ def text(key: str, form: str | None = None, **values) -> str:
 
 
 @dataclass(frozen=True)
-class Exercise:
-    """One function a check tries: its cases and reference, the named mistakes, and what a failure adds.
+class Spec:
+    """What a check tries on one student function: its cases and reference, the named mistakes, and
+    what a failure adds.
 
     ``convert(answer, *args)`` turns the answer into what is compared (failing on what cannot be right);
     ``on_error`` is a ``(key, form)`` pair added when the student's code raises; ``nonfinite(case)``
@@ -54,17 +55,17 @@ class Exercise:
     tol: dict = field(default_factory=lambda: {"rtol": 1e-5, "atol": 1e-8})
 
 
-def run_exercise(c: Check, func, exercise: Exercise) -> None:
-    """Every case of ``exercise`` on the student's ``func``, inside the running check ``c``; the
+def run_spec(c: Check, func, spec: Spec) -> None:
+    """Every case of ``spec`` on the student's ``func``, inside the running check ``c``; the
     reference only after the student's call. Overflow warnings are silenced: NaN / inf are judged."""
-    for case in exercise.cases:
+    for case in spec.cases:
         c.case(case.title)
         with hint(t(case.hint)) if case.hint else contextlib.nullcontext(), np.errstate(all="ignore"):
-            got = call_unchanged(func, *case.args, on_error=text(*exercise.on_error) if exercise.on_error else None)
-            got = exercise.convert(got, *case.args) if exercise.convert else got
-            compare(got, exercise.reference(*case.args), exercise.mistakes, case.args, **exercise.tol,
-                    nonfinite=text(*exercise.nonfinite(case)) if exercise.nonfinite else None,
-                    unexplained=exercise.unexplained(got, *case.args) if exercise.unexplained else None)
+            got = call_unchanged(func, *case.args, on_error=text(*spec.on_error) if spec.on_error else None)
+            got = spec.convert(got, *case.args) if spec.convert else got
+            compare(got, spec.reference(*case.args), spec.mistakes, case.args, **spec.tol,
+                    nonfinite=text(*spec.nonfinite(case)) if spec.nonfinite else None,
+                    unexplained=spec.unexplained(got, *case.args) if spec.unexplained else None)
 
 
 def _torch(name, x):
@@ -111,7 +112,7 @@ def _activation_cases(name, source_key, x1, x2, *extra) -> list:
             Case("ch02.case.random2d", (x2,), values={"name": name, "shape": x2.shape}), *extra]
 
 
-def _activation_exercises():
+def _activation_specs():
     rng = np.random.default_rng(seed(2))
     x1 = np.array([-2.0, -0.5, 0.0, 0.5, 2.0])
     x2 = np.round(rng.normal(0, 3, size=(3, 4)), 2)
@@ -120,19 +121,19 @@ def _activation_exercises():
     close = {"rtol": 1e-6, "atol": 1e-9}
     vectorise = ("ch02.vectorise", "ch02.vectorise_form")
     relu_def = ("ch02.relu_def", "ch02.relu_form")
-    step = Exercise(_activation_cases("step", "ch02.case.step_source", x1, x2), lambda x: _torch("step", x),
-                    mistakes=(Mistake(lambda x: (x >= 0).astype(float), "ch02.step_zero"),),
-                    convert=_only_zeros_and_ones, on_error=vectorise)
-    sigmoid = Exercise(_activation_cases("sigmoid", "ch02.case.sigmoid_source", x1, x2,
-                                         Case("ch02.case.sigmoid_big", (big,), values={"x": shown(big)})),
-                       lambda x: _torch("sigmoid", x),
-                       mistakes=(Mistake(lambda x: 1 / (1 + np.exp(x)), "ch02.sigmoid_sign", formula="ch02.sigmoid_form"),),
-                       convert=_between_zero_and_one, on_error=vectorise,
-                       nonfinite=lambda case: ("ch02.sigmoid_nan", "ch02.sigmoid_form"), tol=close)
-    relu = Exercise(_activation_cases("relu", "ch02.case.relu_source", x1, x2), lambda x: _torch("relu", x),
-                    mistakes=(Mistake(np.abs, "ch02.relu_abs", formula="ch02.relu_form"),
-                              Mistake(lambda x: np.max(x, 0), *relu_def)),
-                    convert=_not_negative, on_error=relu_def, unexplained=lambda got, x: text(*relu_def), tol=close)
+    step = Spec(_activation_cases("step", "ch02.case.step_source", x1, x2), lambda x: _torch("step", x),
+                mistakes=(Mistake(lambda x: (x >= 0).astype(float), "ch02.step_zero"),),
+                convert=_only_zeros_and_ones, on_error=vectorise)
+    sigmoid = Spec(_activation_cases("sigmoid", "ch02.case.sigmoid_source", x1, x2,
+                                     Case("ch02.case.sigmoid_big", (big,), values={"x": shown(big)})),
+                   lambda x: _torch("sigmoid", x),
+                   mistakes=(Mistake(lambda x: 1 / (1 + np.exp(x)), "ch02.sigmoid_sign", formula="ch02.sigmoid_form"),),
+                   convert=_between_zero_and_one, on_error=vectorise,
+                   nonfinite=lambda case: ("ch02.sigmoid_nan", "ch02.sigmoid_form"), tol=close)
+    relu = Spec(_activation_cases("relu", "ch02.case.relu_source", x1, x2), lambda x: _torch("relu", x),
+                mistakes=(Mistake(np.abs, "ch02.relu_abs", formula="ch02.relu_form"),
+                          Mistake(lambda x: np.max(x, 0), *relu_def)),
+                convert=_not_negative, on_error=relu_def, unexplained=lambda got, x: text(*relu_def), tol=close)
     return step, sigmoid, relu
 
 
@@ -141,8 +142,8 @@ def activations(step, sigmoid, relu):
     with Check("activations") as c:
         for func, what in ((step, "step"), (sigmoid, "sigmoid"), (relu, "relu")):
             require_callable(func, what)
-        for func, exercise in zip((step, sigmoid, relu), _activation_exercises()):
-            run_exercise(c, func, exercise)
+        for func, spec in zip((step, sigmoid, relu), _activation_specs()):
+            run_spec(c, func, spec)
 
 
 # --- softmax -----------------------------------------------------------------------------------
@@ -184,7 +185,7 @@ def _softmax_cases() -> list:
 
 def softmax(func):
     """``softmax(x)`` over the last axis, stable for inputs like 1000."""
-    exercise = Exercise(
+    spec = Spec(
         _softmax_cases(), lambda x: _torch("softmax", x),
         mistakes=(Mistake(_softmax_axis0, "ch02.softmax_axis0", formula="ch02.softmax_sum_form"),),
         convert=lambda got, x: as_array(got, x.shape),
@@ -193,7 +194,7 @@ def softmax(func):
         unexplained=_rows_not_summing_to_one, tol={"rtol": 1e-5, "atol": 1e-7})
     with Check("softmax") as c:
         require_callable(func, "softmax")
-        run_exercise(c, func, exercise)
+        run_spec(c, func, spec)
 
 
 register({
