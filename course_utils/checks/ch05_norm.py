@@ -16,7 +16,7 @@ import numpy as np
 
 from ..i18n import register, t
 from .ch05_layers import TOL
-from .core import (Check, as_array, assert_close, assert_close_or_explain, call, call_unchanged, expect, fail,
+from .core import (Case, Check, as_array, assert_close, assert_close_or_explain, call, call_unchanged, expect, fail,
                    failure_text, require_callable, seed)
 from .layers import about, grad_attr, method, shape_hint, with_form
 
@@ -63,16 +63,18 @@ def _drop_backward(layer, x, out, ratio, rng):
 
 
 def _drop_eval(c, Dropout, x):
-    for ratio in (0.5, 0.3):
-        for how in ("train=False", "False"):
-            c.case(t("ch05n.case_eval", how=how, ratio=ratio))
-            layer = call(Dropout, ratio=ratio)
-            forward = method(layer, "forward")
-            got = call_unchanged(forward, x, train=False) if how == "train=False" else call_unchanged(forward, x, False)
-            drops = failure_text(as_array, got, x.shape) is None and bool(np.any(as_array(got) == 0))
-            with about("forward(x, train=False)"):
-                assert_close_or_explain(got, x, [(x * (1 - ratio), t("ch05n.eval_scaled"))],
-                                        unexplained=t("ch05n.eval_drops") if drops else t("ch05n.eval_changed"), **TOL)
+    """forward(x, train=False) and forward(x, False): x unchanged; the case's arguments are (ratio, how)."""
+    for case in [Case("ch05n.case_eval", (ratio, how), values=dict(ratio=ratio, how=how))
+                 for ratio in (0.5, 0.3) for how in ("train=False", "False")]:
+        c.case(case.title)
+        ratio, how = case.args
+        layer = call(Dropout, ratio=ratio)
+        forward = method(layer, "forward")
+        got = call_unchanged(forward, x, train=False) if how == "train=False" else call_unchanged(forward, x, False)
+        drops = failure_text(as_array, got, x.shape) is None and bool(np.any(as_array(got) == 0))
+        with about("forward(x, train=False)"):
+            assert_close_or_explain(got, x, [(x * (1 - ratio), t("ch05n.eval_scaled"))],
+                                    unexplained=t("ch05n.eval_drops") if drops else t("ch05n.eval_changed"), **TOL)
 
 
 def dropout(Dropout):
@@ -85,8 +87,11 @@ def dropout(Dropout):
             c.case(t("ch05l.case_class"))
             require_callable(Dropout, "Dropout")
             x = rng.uniform(0.5, 1.5, size=(400, 250)) * rng.choice([-1.0, 1.0], size=(400, 250))
-            for ratio, given in ((0.5, False), (0.5, True), (0.2, True), (0.8, True), (0.0, True)):
-                c.case(t("ch05n.case_forward", ratio=ratio, default=t("ch05n.case_default") if not given else ""))
+            trained = [Case("ch05n.case_forward_default", (0.5, False), values={"ratio": 0.5})]  # (ratio, given)
+            trained += [Case("ch05n.case_forward", (ratio, True), values={"ratio": ratio}) for ratio in (0.5, 0.2, 0.8, 0.0)]
+            for case in trained:
+                c.case(case.title)
+                ratio, given = case.args
                 layer, out = _drop_case(Dropout, ratio, x, given)
                 c.case(t("ch05n.case_backward", ratio=ratio))
                 _drop_backward(layer, x, out, ratio, rng)
@@ -201,14 +206,20 @@ def _check_running(c, BatchNorm, rng):
 
 
 def _bn_cases(rng):
-    """(name, x) of the training cases."""
+    """The training cases: the arguments are (x, gamma, beta, dout)."""
     constant = rng.normal(size=(6, 3))
     constant[:, 1] = 2.5            # variance 0: only eps keeps it finite
     tiny = rng.normal(size=(8, 4)) * [1.0, 1e-3, 10.0, 1.0]   # variance 1e-6 < eps
-    return [("x (4, 3)", rng.normal(size=(4, 3))),
-            (t("ch05n.case_scales"), rng.normal(loc=3.0, size=(32, 5)) * [0.1, 1, 10, 100, 1]),
-            (t("ch05n.case_constant"), constant), (t("ch05n.case_tiny"), tiny),
-            ("x (2, 7)", rng.normal(size=(2, 7))), ("x (64, 1)", rng.normal(size=(64, 1)))]
+    inputs = [("ch05n.case_shape", rng.normal(size=(4, 3))),
+              ("ch05n.case_scales", rng.normal(loc=3.0, size=(32, 5)) * [0.1, 1, 10, 100, 1]),
+              ("ch05n.case_constant", constant), ("ch05n.case_tiny", tiny),
+              ("ch05n.case_shape", rng.normal(size=(2, 7))), ("ch05n.case_shape", rng.normal(size=(64, 1)))]
+    cases = []
+    for key, x in inputs:  # gamma, beta and dout drawn case by case, after every x
+        D = x.shape[1]
+        cases.append(Case(key, (x, rng.uniform(0.5, 2.0, D), rng.normal(size=D), rng.normal(size=x.shape)),
+                          values={"shape": x.shape}))
+    return cases
 
 
 def batchnorm(BatchNorm):
@@ -217,10 +228,9 @@ def batchnorm(BatchNorm):
     with Check("batchnorm") as c, np.errstate(all="ignore"):
         c.case(t("ch05l.case_class"))
         require_callable(BatchNorm, "BatchNorm")
-        for name, x in _bn_cases(rng):
-            c.case(t("ch05n.case_train", name=name))
-            D = x.shape[1]
-            _bn_case(BatchNorm, x, rng.uniform(0.5, 2.0, D), rng.normal(size=D), rng.normal(size=x.shape))
+        for case in _bn_cases(rng):
+            c.case(t("ch05n.case_train", name=case.title))
+            _bn_case(BatchNorm, *case.args)
         c.case(t("ch05l.case_reference", names="gamma, beta"))
         x = rng.normal(size=(10, 4))
         gamma, beta = rng.uniform(0.5, 2.0, 4), rng.normal(size=4)
@@ -292,8 +302,9 @@ register({
                          "en": "With train=False units were dropped. At inference nothing is dropped: return x."},
     "ch05n.eval_changed": {"ja": "train=False のときは x をそのまま返してください。",
                            "en": "With train=False return x unchanged."},
-    "ch05n.case_forward": {"ja": "forward(x), ratio={ratio}{default}, x (400, 250)", "en": "forward(x), ratio={ratio}{default}, x (400, 250)"},
-    "ch05n.case_default": {"ja": " (既定値)", "en": " (default)"},
+    "ch05n.case_forward": {"ja": "forward(x), ratio={ratio}, x (400, 250)", "en": "forward(x), ratio={ratio}, x (400, 250)"},
+    "ch05n.case_forward_default": {"ja": "forward(x), ratio={ratio} (既定値), x (400, 250)",
+                                   "en": "forward(x), ratio={ratio} (default), x (400, 250)"},
     "ch05n.case_4d": {"ja": "x (N, C, H, W) = (8, 4, 10, 10), ratio=0.5", "en": "x (N, C, H, W) = (8, 4, 10, 10), ratio=0.5"},
     "ch05n.case_backward": {"ja": "forward の後の backward(dout), ratio={ratio}", "en": "backward(dout) after forward, ratio={ratio}"},
     "ch05n.case_two_masks": {"ja": "forward を 2 回 → マスクも 2 通り、backward は最後のマスクで",
@@ -304,6 +315,7 @@ register({
     "ch05n.case_eval_frozen": {"ja": "train=False では移動平均を変えない", "en": "train=False does not change the running statistics"},
     "ch05n.case_train": {"ja": "学習時の forward / backward, {name}", "en": "forward / backward (train), {name}"},
     "ch05n.case_latest": {"ja": "forward を 2 回 → backward は最後の入力で", "en": "forward twice, then backward: the latest input counts"},
+    "ch05n.case_shape": {"ja": "x {shape}", "en": "x {shape}"},
     "ch05n.case_scales": {"ja": "x (32, 5)、列ごとに大きさが違う", "en": "x (32, 5), different scales"},
     "ch05n.case_constant": {"ja": "x (6, 3)、値が一定の列を含む", "en": "x (6, 3) with a constant column"},
     "ch05n.case_tiny": {"ja": "x (8, 4)、分散 1e-6 (eps より小さい) の列を含む", "en": "x (8, 4), one column of variance 1e-6 (below eps)"},
