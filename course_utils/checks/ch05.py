@@ -177,23 +177,24 @@ def _backward_suspects(dout, x, k, stride=None):
 
 
 def _backward_cases():
+    """The arguments are (dout, x, k) or (dout, x, k, stride); a random dout has the output's shape."""
     rng = np.random.default_rng(seed(11))
     ties = np.array([[[[3, 3, 0, 5],
                        [1, 2, 5, 5]]]], dtype=np.float64)
-    fixed = [("ch05.case.worked_dout", (_worked_example(), 2), {}, np.array([[[[1., 2.], [3., 4.]]]])),
-             ("ch05.case.ties", (ties, 2), {}, np.array([[[[1.0, 2.0]]]]))]
-    drawn = [("ch05.case.overlap_add", (rng.standard_normal((1, 1, 5, 6)), 2, 1), dict(k=2, s=1)),
-             ("ch05.case.overlap_add_6x6", (rng.standard_normal((2, 2, 6, 6)), 3, 1), dict(k=3, s=1)),
-             ("ch05.case.odd", (rng.standard_normal((1, 2, 5, 7)), 2), dict(size="5x7", k=2)),
-             ("ch05.case.stride_given", (rng.standard_normal((2, 3, 6, 8)), 2, 2), dict(size="N=2, C=3, H=6, W=8", k=2, s=2)),
-             ("ch05.case.on", (rng.standard_normal((2, 4, 7, 9)), 3, 2), dict(k=3, s=2, size="7x9")),
-             ("ch05.case.random", (rng.standard_normal((3, 2, 12, 10)), 4, 3), dict(size="3x2x12x10", k=4, s=3))]
-    cases = [Case(key, (dout, *args), values=values) for key, args, values, dout in fixed]
-    for key, (x, k, *stride), values in drawn:  # dout drawn after every x, with the output's shape
-        s = _step(k, stride[0] if stride else None)
-        size = (*x.shape[:2], _out_size(x.shape[2], k, s), _out_size(x.shape[3], k, s))
-        cases.append(Case(key, (rng.uniform(0.5, 2.0, size=size), x, k, *stride), values=values))
-    return cases
+
+    def drawn(key, shape, k, stride, values):
+        x, s = rng.standard_normal(shape), _step(k, stride)
+        dout = rng.uniform(0.5, 2.0, size=(*shape[:2], _out_size(shape[2], k, s), _out_size(shape[3], k, s)))
+        return Case(key, (dout, x, k) if stride is None else (dout, x, k, stride), values=values)
+
+    return [Case("ch05.case.worked_dout", (np.array([[[[1., 2.], [3., 4.]]]]), _worked_example(), 2)),
+            Case("ch05.case.ties", (np.array([[[[1.0, 2.0]]]]), ties, 2)),
+            drawn("ch05.case.overlap_add", (1, 1, 5, 6), 2, 1, dict(k=2, s=1)),
+            drawn("ch05.case.overlap_add_6x6", (2, 2, 6, 6), 3, 1, dict(k=3, s=1)),
+            drawn("ch05.case.odd", (1, 2, 5, 7), 2, None, dict(size="5x7", k=2)),
+            drawn("ch05.case.stride_given", (2, 3, 6, 8), 2, 2, dict(size="N=2, C=3, H=6, W=8", k=2, s=2)),
+            drawn("ch05.case.on", (2, 4, 7, 9), 3, 2, dict(k=3, s=2, size="7x9")),
+            drawn("ch05.case.random", (3, 2, 12, 10), 4, 3, dict(size="3x2x12x10", k=4, s=3))]
 
 
 def max_pool2d_backward(func):
