@@ -125,7 +125,7 @@ class NoPooling(nn.Module):
 
 def test_missing_pooling_fails():
     message = failure(cu.checks.lenet, NoPooling, fragments=[t("ch06.case.pool"), hint("ch06.no_pool")])
-    assert "(functions called: conv2d, relu" in message or "(呼ばれた関数: conv2d, relu" in message
+    assert "conv2d, relu" in message          # the functions the forward pass called are listed
 
 
 class HardCodedTen(LeNetModules):
