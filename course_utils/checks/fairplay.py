@@ -5,6 +5,7 @@ the answer) and, for the exercises whose point is to write an operation by hand,
 operation the check compares with (named in the success line and in the grade, :data:`LIBRARY_OPS`).
 :mod:`.core` re-exports :func:`call`, :func:`call_unchanged` and :func:`trusted`; a check imports them from there.
 """
+import inspect
 import os
 import sys
 
@@ -36,6 +37,9 @@ _MODES = ("__torch_function__", "__torch_dispatch__")  # a check's torch mode (m
 # AP answer on the check's own interpolation (tests/test_checks_ch07.py, test_ap_voc_style_matching):
 # remove once that test inlines it.
 _trusted_code: set = set()  # code objects of the checks that may run inside the student's call
+# A generator of the checks resumed inside the student's call is one the garbage collector is closing (the
+# checks' generators are context managers and expressions; none hands out a reference value): not a call
+_GENERATOR_FLAGS = inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR
 
 
 def trusted(func):
@@ -82,7 +86,8 @@ class _Watch:
     def __call__(self, frame, event, arg):
         if event == "call":
             code = frame.f_code
-            if self.reference is None and _in_checks(code.co_filename) and not _inside_trusted(frame):
+            if (self.reference is None and _in_checks(code.co_filename) and not code.co_flags & _GENERATOR_FLAGS
+                    and not _inside_trusted(frame)):
                 module = os.path.splitext(os.path.basename(code.co_filename))[0]
                 self.reference = f"course_utils.checks.{module}.{code.co_name}"
             if self.ops:
