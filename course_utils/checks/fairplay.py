@@ -33,9 +33,8 @@ UNWATCHED = {"lenet", "unet"}
 _CHECKS_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 _CHECKS_PART = os.sep + os.path.join("course_utils", "checks") + os.sep  # any copy (the grader loads its own)
 _MODES = ("__torch_function__", "__torch_dispatch__")  # a check's torch mode (modules.Recorder) runs inside
-# Functions of the checks a student's answer may call. Only for a test of chapter 07 that builds an
-# AP answer on the check's own interpolation (tests/test_checks_ch07.py, test_ap_voc_style_matching):
-# remove once that test inlines it.
+# Functions of the checks that may run inside the student's call: the checks' own hooks and losses
+# (modules.py runs a loss on the student's output inside call(), so that a wrong device fails clearly)
 _trusted_code: set = set()  # code objects of the checks that may run inside the student's call
 # A generator of the checks resumed inside the student's call is one the garbage collector is closing (the
 # checks' generators are context managers and expressions; none hands out a reference value): not a call
