@@ -159,7 +159,14 @@ def miou_fractions(pred, target, num_classes):
     return statistics.mean(Fraction(int(i), int(u)) for i, u in zip(inter, union) if u > 0)
 
 
-MIOU_RIGHT = [miou_sklearn, miou_histogram2d, miou_sets, miou_one_hot, miou_counter, miou_fractions]
+def miou_masked(pred, target, num_classes):
+    """0/0 left to NumPy (NaN), then a masked array's mean over the valid IoUs."""
+    inter, union = _per_class(pred, target, num_classes)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.ma.masked_invalid(inter / union).mean()
+
+
+MIOU_RIGHT = [miou_sklearn, miou_histogram2d, miou_sets, miou_one_hot, miou_counter, miou_fractions, miou_masked]
 
 
 # ------------------------------------------------------------------------------------- dice
@@ -226,8 +233,15 @@ def dice_first_axis_lengths(pred, target):
     return float("nan") if a + b == 0 else 2 * inter / (len(pred) + len(target))
 
 
+def dice_none_when_undefined(pred, target):
+    """None instead of NaN for two empty masks: np.nanmean over images cannot leave None out."""
+    inter, a, b = _sizes(pred, target)
+    return None if a + b == 0 else 2 * inter / (a + b)
+
+
 DICE_WRONG = [dice_smoothed, dice_epsilon, dice_loss, dice_agreement_as_intersection, dice_per_image,
-              dice_and_in_place, dice_only_prediction_tested, dice_over_all_pixels, dice_first_axis_lengths]
+              dice_and_in_place, dice_only_prediction_tested, dice_over_all_pixels, dice_first_axis_lengths,
+              dice_none_when_undefined]
 
 
 def dice_from_iou(pred, target):
