@@ -112,3 +112,8 @@ def test_a_generator_of_the_checks_closed_by_the_garbage_collector_is_not_a_call
 
 def test_a_call_into_the_checks_is_still_refused():
     assert_fails(lambda: relu(lambda x: core.as_array(np.maximum(x, 0))), ["course_utils.checks."])
+
+
+@pytest.mark.parametrize("value", [__import__("fractions").Fraction(1, 3), __import__("decimal").Decimal("0.3333333333")])
+def test_exact_python_numbers_are_numbers(value):
+    assert abs(float(core.as_number(value)) - 1 / 3) < 1e-9

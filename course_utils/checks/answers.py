@@ -69,10 +69,22 @@ def to_numpy(value, kind: str = "array"):
         return np.asarray(value)
     if isinstance(value, (numbers.Number, np.generic)):
         arr = np.asarray(value)
-        if arr.dtype.kind in "OUSVMm":
+        if arr.dtype.kind == "O":  # a number NumPy has no dtype for (fractions.Fraction, decimal.Decimal)
+            arr = _as_float(value)
+        if arr is None or arr.dtype.kind in "OUSVMm":
             fail(t("check.dtype", expected="number", got=type(value).__name__))
         return arr
     fail(t("check.type", expected=kind, got=describe_type(value)))
+
+
+def _as_float(value):
+    """A Python number NumPy stores as an object, as a float64 (or complex128) 0-d array; None if it is neither."""
+    for kind in (float, complex):
+        try:
+            return np.asarray(kind(value))
+        except (TypeError, ValueError, OverflowError):
+            continue
+    return None
 
 
 def as_number(value) -> np.ndarray:
