@@ -6,7 +6,10 @@ tuples for the check (``(func,)`` or ``(Class,)``). Every wrong answer is a plau
 not already in the unit tests (tests/test_checks_core.py, test_checks_ch05.py, test_checks_ch05_layers.py)
 and must be refused with ExerciseFailed; every right answer is unusual (another algorithm, dtype or
 library route that the check's contract allows) and must pass. test_adversarial.py runs them all,
-in both languages and under the hidden seed of the instructor's grading run.
+in both languages and under the hidden seed of the instructor's grading run. An entry that fails there
+shows a bug in the check, not in the table: ConvStepInBackward and ConvFlipsInPlace (the reference is
+computed from a W that the layer itself changed), DropoutChannels (the unit-by-unit test runs on 2-D
+inputs only) and DropoutJustOffScale (an IndexError inside the check) do today.
 """
 
 import numpy as np
@@ -572,8 +575,21 @@ class DropoutChannels(DropoutBase):
         return super().draw(x)
 
 
+class DropoutJustOffScale(DropoutBase):
+    """A boundary probe rather than a typical mistake: the kept units with |x| < 0.6 are scaled by
+    c·(1 + 1e-5) + 1.5e-8, c = 1/(1 − ratio), just outside the check's rtol of 1e-5 for the scale, while
+    every kept output stays inside np.isclose(out, x·c, rtol=1e-5) (whose atol is not divided by |x|)."""
+
+    def forward(self, x, train=True):
+        out = super().forward(x, train)
+        if not train or self.ratio == 0:
+            return out
+        c = 1 / (1 - self.ratio)
+        return np.where(self.mask & (np.abs(x) < 0.6), x * (c * (1 + 1e-5) + 1.5e-8), out)
+
+
 DROPOUT_WRONG = [DropoutRandn, DropoutByRatio, DropoutOnce, DropoutInPlace, DropoutSharedByBatch,
-                 DropoutTrainingKeyword, DropoutChannels]
+                 DropoutTrainingKeyword, DropoutChannels, DropoutJustOffScale]
 
 
 class DropoutTorch:
