@@ -12,6 +12,7 @@ the tests a course needs instead:
 - :func:`paired_bootstrap`: a confidence interval for the accuracy difference, resampling the
   images (the same resampled images for both models); arrays of several seeds are averaged per
   image first.
+- :func:`paired_bootstrap_scores`: the same for a score per image (boundary F, Dice), NaN left out.
 - :func:`compare_seeds`: a recipe against a baseline over several seeds (paired by seed and by
   image): mean ± standard deviation of each accuracy, each seed's McNemar mid-p, the bootstrap
   interval of the mean difference, and a verdict that needs every seed to agree.
@@ -25,7 +26,7 @@ import numpy as np
 from .i18n import register, t
 
 __all__ = ["McNemarResult", "BootstrapResult", "discordant", "mcnemar", "mcnemar_counts",
-           "paired_bootstrap", "compare_seeds", "MIN_SEEDS"]
+           "paired_bootstrap", "paired_bootstrap_scores", "compare_seeds", "MIN_SEEDS"]
 
 register({
     "stats.bad_method": {"ja": "method は \"exact\"、\"midp\"、\"asymptotic\" のどれかです ({got} が渡されました)。",
@@ -136,6 +137,24 @@ def mcnemar(correct_a, correct_b, method: str = "midp") -> McNemarResult:
     return mcnemar_counts(*discordant(a, b), method=method)
 
 
+def _bootstrap_mean(per_image, n_boot: int, confidence: float, seed: int) -> BootstrapResult:
+    """Percentile bootstrap interval of the mean of per-image differences (the images resampled)."""
+    if not 0 < confidence < 1:
+        raise ValueError(t("stats.bad_confidence", got=confidence))
+    n = per_image.size
+    if n == 0:
+        raise ValueError(t("stats.empty"))
+    rng = np.random.default_rng(seed)
+    boots = np.empty(n_boot)
+    chunk = max(1, 2_000_000 // n)                     # bounded memory for large validation sets
+    for start in range(0, n_boot, chunk):
+        rows = min(chunk, n_boot - start)
+        boots[start:start + rows] = per_image[rng.integers(0, n, size=(rows, n))].mean(1)
+    tail = (1 - confidence) / 2 * 100
+    low, high = np.percentile(boots, [tail, 100 - tail])
+    return BootstrapResult(float(per_image.mean()), float(low), float(high), confidence, n_boot)
+
+
 def paired_bootstrap(correct_a, correct_b, n_boot: int = 2000, confidence: float = 0.95,
                      seed: int = 0) -> BootstrapResult:
     """Percentile bootstrap interval of accuracy(B) − accuracy(A), resampling the images.
@@ -149,17 +168,19 @@ def paired_bootstrap(correct_a, correct_b, n_boot: int = 2000, confidence: float
     a, b = _correct(correct_a, correct_b)
     if a.ndim == 1:
         a, b = a[None], b[None]
-    per_image = b.mean(0) - a.mean(0)                  # (images,)
-    n = per_image.size
-    rng = np.random.default_rng(seed)
-    boots = np.empty(n_boot)
-    chunk = max(1, 2_000_000 // n)                     # bounded memory for large validation sets
-    for start in range(0, n_boot, chunk):
-        rows = min(chunk, n_boot - start)
-        boots[start:start + rows] = per_image[rng.integers(0, n, size=(rows, n))].mean(1)
-    tail = (1 - confidence) / 2 * 100
-    low, high = np.percentile(boots, [tail, 100 - tail])
-    return BootstrapResult(float(per_image.mean()), float(low), float(high), confidence, n_boot)
+    return _bootstrap_mean(b.mean(0) - a.mean(0), n_boot, confidence, seed)
+
+
+def paired_bootstrap_scores(scores_a, scores_b, n_boot: int = 2000, confidence: float = 0.95,
+                            seed: int = 0) -> BootstrapResult:
+    """:func:`paired_bootstrap` for a per-image score (a boundary F-score, a Dice, an IoU): the interval
+    of mean(B − A) over the images, both resampled with the same indices. An image where either score
+    is NaN (undefined: nothing to find and nothing found) is left out, as averages leave it out."""
+    a, b = np.asarray(scores_a, dtype=np.float64), np.asarray(scores_b, dtype=np.float64)
+    if a.shape != b.shape or a.ndim != 1:
+        raise ValueError(t("stats.bad_shape", a=a.shape, b=b.shape))
+    both = ~np.isnan(a) & ~np.isnan(b)
+    return _bootstrap_mean(b[both] - a[both], n_boot, confidence, seed)
 
 
 def compare_seeds(baseline, other, alpha: float = 0.05, n_boot: int = 2000, seed: int = 0,

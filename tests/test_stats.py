@@ -143,3 +143,24 @@ def test_one_seed_gives_no_verdict():
         stats.compare_seeds(np.ones((2, 100), bool), np.ones((2, 100), bool))
     with pytest.raises(ValueError):
         stats.compare_seeds(np.ones(100, bool), np.ones(100, bool))
+
+
+def test_bootstrap_of_scores_matches_the_normal_interval_and_leaves_undefined_images_out():
+    rng = np.random.default_rng(5)
+    a = rng.uniform(0.6, 1.0, 800)
+    b = np.clip(a + rng.normal(0.02, 0.05, 800), 0, 1)
+    a[:40] = np.nan                                  # images with nothing to find and nothing found
+    b[20:60] = np.nan
+    r = stats.paired_bootstrap_scores(a, b, n_boot=4000, seed=2)
+    keep = ~np.isnan(a) & ~np.isnan(b)
+    d = b[keep] - a[keep]
+    assert keep.sum() == 740 and r.diff == pytest.approx(d.mean(), abs=1e-12)
+    assert (r.high - r.low) / 2 == pytest.approx(1.96 * d.std() / np.sqrt(len(d)), rel=0.1)
+    assert r.low > 0                                 # B is better by about 0.02 on 740 images
+
+
+def test_bootstrap_of_scores_refuses_unpaired_or_empty_input():
+    with pytest.raises(ValueError):
+        stats.paired_bootstrap_scores(np.ones(3), np.ones(4))
+    with pytest.raises(ValueError):
+        stats.paired_bootstrap_scores(np.full(3, np.nan), np.ones(3))
