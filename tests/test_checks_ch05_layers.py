@@ -187,6 +187,41 @@ def test_conv_mistakes(cls, key, values):
     fails_then_form(lambda: checks.conv_layer(cls), key, **values)
 
 
+class ConvStepsInBackward(Conv):
+    """backward also takes an SGD step on the caller's W (in place), then dx uses the new W."""
+
+    def backward(self, dout):
+        f, c, kh, kw = self.W.shape
+        d = self.flat_dout(dout, f)
+        self.dW = (d.T @ self.col).reshape(self.W.shape)
+        self.db = d.sum(axis=0)
+        self.W -= 0.1 * self.dW
+        return self.col2im(d @ self.W.reshape(f, -1), kh, kw)
+
+
+class ConvFlipsCallersW(Conv):
+    """A true convolution by flipping the caller's W once, in place, in __init__."""
+
+    def __init__(self, W, b, stride=1, pad=0):
+        W[...] = W[:, :, ::-1, ::-1].copy()
+        super().__init__(W, b, stride, pad)
+
+
+class ConvShiftsBiasInForward(Conv):
+    def forward(self, x):
+        out = super().forward(x)
+        self.b += 1e-3  # a "bias step" inside forward
+        return out
+
+
+@pytest.mark.parametrize("cls, where, names", [
+    (ConvStepsInBackward, "backward", "W"), (ConvFlipsCallersW, "__init__", "W"), (ConvShiftsBiasInForward, "forward", "b"),
+])
+def test_conv_that_changes_its_parameters_fails(cls, where, names):
+    message = assert_fails(lambda: checks.conv_layer(cls), [hint("ch05l.params_changed", where=where, names=names)])
+    assert t("ch05l.case_numeric", x=(1, 1, 4, 4), w=(1, 1, 3, 3), s=1, p=0) in message  # the first case already
+
+
 def test_conv_assign_fails_on_an_overlapping_case():
     first_overlapping = t("ch05l.case_numeric", x=(1, 1, 4, 4), w=(1, 1, 3, 3), s=1, p=0)  # 3×3 windows, stride 1
     assert_fails(lambda: checks.conv_layer(ConvAssigns), [hint("ch05l.overlap"), first_overlapping])

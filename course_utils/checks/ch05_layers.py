@@ -4,7 +4,9 @@
 ``forward(x)`` with ``torch.nn.functional.conv2d`` and ``backward(dout)`` (dx returned, ``dW``,
 ``db`` kept) first with central-difference numerical gradients on small cases, then with torch
 autograd on random ones (stride 2, padding 1, rectangular kernels). The layer must keep W and b
-themselves (the optimiser of chapter 03 updates them in place). The typical mistakes are named:
+themselves (the optimiser of chapter 03 updates them in place) and never change them: a layer that
+writes into W or b in ``__init__``, ``forward`` or ``backward`` fails (:func:`call_keeping`), and the
+expected values come from copies taken before the layer saw them. The typical mistakes are named:
 a col2im that assigns overlapping windows instead of adding them, the padding left on dx, dout
 flattened without moving the channel axis last, dW not transposed back, db summed over one axis.
 """
@@ -13,8 +15,8 @@ import contextlib
 import numpy as np
 
 from ..i18n import register, t
-from .core import (Case, Check, as_array, assert_close_or_explain, call, call_unchanged, failure_text, hint,
-                   require_callable, seed)
+from .core import (Case, Check, as_array, assert_close_or_explain, call, call_unchanged, fail, failure_text,
+                   hint, require_callable, seed)
 from .layers import about, grad_attr, method, numerical_gradient, shape_hint, with_form
 
 __all__ = ["conv_layer"]
@@ -84,6 +86,19 @@ def _mistakes(x, W, b, s, p, dout):
 
 
 # --------------------------------------------------------------------------- the check
+def call_keeping(params, where, func, *args, **kwargs):
+    """Call the student's ``func`` (the class for ``where == "__init__"``, else a method, whose array
+    arguments must stay unchanged: :func:`.core.call_unchanged`) and fail when the call changed one of
+    ``params`` ({name: the caller's array}): a layer reads its parameters, only the optimiser updates them."""
+    copies = {name: np.array(a, copy=True) for name, a in params.items()}
+    result = call(func, *args, **kwargs) if where == "__init__" else call_unchanged(func, *args, **kwargs)
+    changed = [name for name, a in params.items()
+               if np.shape(a) != copies[name].shape or not np.array_equal(a, copies[name], equal_nan=True)]
+    if changed:
+        fail(t("ch05l.params_changed", where=where, names=", ".join(changed)))
+    return result
+
+
 def _out_shape(x, W, s, p):
     return (x.shape[0], W.shape[0], (x.shape[2] + 2 * p - W.shape[2]) // s + 1, (x.shape[3] + 2 * p - W.shape[3]) // s + 1)
 
@@ -127,17 +142,20 @@ def _expected_gradients(x, W, b, s, p, dout, numeric):
 
 def _run_case(Conv, case):
     x, W, b, s, p, dout = case.args
+    W0, b0 = W.copy(), b.copy()  # the references use these: the student's layer gets W and b themselves
+    params = {"W": W, "b": b}
+    args = (x, W0, b0, s, p, dout)
     numeric = case.name == "ch05l.case_numeric"
-    layer = call(Conv, W, b, stride=s, pad=p)
-    out = call_unchanged(method(layer, "forward"), x)
-    wrong = _mistakes(*case.args)
-    expected = _torch_conv(x, W, b, s, p)
+    layer = call_keeping(params, "__init__", Conv, W, b, stride=s, pad=p)
+    out = call_keeping(params, "forward", method(layer, "forward"), x)
+    wrong = _mistakes(*args)
+    expected = _torch_conv(x, W0, b0, s, p)
     with about("forward(x)"):
         assert_close_or_explain(out, expected, [(wrong["out_layout"], with_form("ch05l.out_layout")),
                                                 (wrong["flipped"], t("ch05l.flipped")), (wrong["no_bias"], t("ch05l.no_bias"))],
                                 unexplained=with_form("ch05l.out_size") if np.shape(out) != expected.shape else None, **TOL)
-    dx = call_unchanged(method(layer, "backward"), dout)
-    tdx, tdW, tdb = _expected_gradients(*case.args, numeric)
+    dx = call_keeping(params, "backward", method(layer, "backward"), dout)
+    tdx, tdW, tdb = _expected_gradients(*args, numeric)
     note, tol = (t("ch05l.numerical"), NUMERICAL_TOL) if numeric else (None, TOL)
     n, f, ho, wo = dout.shape
     db, db_axes = grad_attr(layer, "db"), with_form("ch05l.db_axes", F=f)
@@ -145,11 +163,11 @@ def _run_case(Conv, case):
         assert_close_or_explain(db, tdb, [(wrong["db_mean"], with_form("ch05l.db_mean")),
                                           (wrong["db_wrong_d"], with_form("ch05l.dout_layout"))],
                                 unexplained=shape_hint(db, tdb.shape, [((f, ho, wo), db_axes), ((n, f), db_axes)]) or note, **tol)
-    dW, dw_shape = grad_attr(layer, "dW"), t("ch05l.dw_shape", shape=W.shape)
+    dW, dw_shape = grad_attr(layer, "dW"), t("ch05l.dw_shape", shape=W0.shape)
     with about("dW"):
         assert_close_or_explain(dW, tdW, [(wrong["dW_wrong_d"], with_form("ch05l.dout_layout")),
                                           (wrong["dW_layout"], with_form("ch05l.dw_layout"))],
-                                unexplained=shape_hint(dW, tdW.shape, [((f, W[0].size), dw_shape), ((W[0].size, f), dw_shape)])
+                                unexplained=shape_hint(dW, tdW.shape, [((f, W0[0].size), dw_shape), ((W0[0].size, f), dw_shape)])
                                 or note, **tol)
     with hint(note) if note else contextlib.nullcontext(), about("dx = backward(dout)"):
         assert_close_or_explain(dx, tdx, _dx_suspects(dx, tdx, wrong, tol),
@@ -161,26 +179,27 @@ def _check_reference_and_state(c, Conv, rng):
     c.case(t("ch05l.case_reference", names="W, b"))
     x = rng.normal(size=(2, 2, 5, 5))
     W, b = rng.normal(size=(3, 2, 3, 3)), rng.normal(size=3)
-    layer = call(Conv, W, b, stride=1, pad=1)
-    call(method(layer, "forward"), x)
+    params = {"W": W, "b": b}
+    layer = call_keeping(params, "__init__", Conv, W, b, stride=1, pad=1)
+    call_keeping(params, "forward", method(layer, "forward"), x)
     W -= 0.5 * rng.normal(size=W.shape)  # what SGD.update does to params["W1"]
     b += 1.0
     with about("forward(x)"):
-        assert_close_or_explain(call(layer.forward, x), _torch_conv(x, W, b, 1, 1),
+        assert_close_or_explain(call_keeping(params, "forward", layer.forward, x), _torch_conv(x, W, b, 1, 1),
                                 unexplained=with_form("ch05l.by_reference", names="W, b", attr="W"), **TOL)
 
     c.case(t("ch05l.case_twice"))
     x1, x2 = rng.normal(size=(2, 2, 5, 5)), rng.normal(size=(2, 2, 5, 5))
     dout = rng.normal(size=(2, 3, 3, 3))
-    layer = call(Conv, W, b, stride=2, pad=1)
-    call(method(layer, "forward"), x1)
-    call(layer.forward, x2)
-    call(method(layer, "backward"), dout)
+    layer = call_keeping(params, "__init__", Conv, W, b, stride=2, pad=1)
+    call_keeping(params, "forward", method(layer, "forward"), x1)
+    call_keeping(params, "forward", layer.forward, x2)
+    call_keeping(params, "backward", method(layer, "backward"), dout)
     _, _, dW1, _ = _torch_conv(x1, W, b, 2, 1, dout)
     _, _, dW2, db2 = _torch_conv(x2, W, b, 2, 1, dout)
     with about("dW"):
         assert_close_or_explain(grad_attr(layer, "dW"), dW2, [(dW1, t("ch05l.stale"))], **TOL)
-    call(layer.backward, dout)
+    call_keeping(params, "backward", layer.backward, dout)
     for attr, expected in (("dW", dW2), ("db", db2)):
         with about(attr):
             assert_close_or_explain(grad_attr(layer, attr), expected,
@@ -192,7 +211,7 @@ def conv_layer(Conv):
 
     ``forward(x)``: x (N, C, H, W) → (N, F, Ho, Wo), Ho = (H + 2·pad − kh) // stride + 1, as
     torch's conv2d (cross-correlation). ``backward(dout)`` returns dx (x's shape) and stores
-    ``dW`` (W's shape) and ``db`` ((F,)). W and b are kept by reference.
+    ``dW`` (W's shape) and ``db`` ((F,)). W and b are kept by reference and never changed by the layer.
     """
     rng = np.random.default_rng(seed(7))
     with Check("conv_layer") as c, np.errstate(all="ignore"):
@@ -212,6 +231,12 @@ register({
                                  "used the old values. In __init__ keep the arrays you were given: no copy "
                                  "(W.copy(), np.array(W), astype)."},
     "ch05l.by_reference_form": {"ja": " 書き方: self.{attr} = {attr}", "en": " The form: self.{attr} = {attr}"},
+    "ch05l.params_changed": {"ja": "{where} が渡された配列 {names} を書き換えました。層は __init__・forward・"
+                                   "backward のどこでも自分のパラメータを変えてはいけません。パラメータを更新するのは"
+                                   "最適化手法の仕事です (forward は出力を、backward は勾配を計算するだけです)。",
+                             "en": "{where} changed {names}, the array(s) the layer was given. A layer must not change "
+                                   "its parameters in __init__, forward or backward: updating them is the "
+                                   "optimiser's job (forward computes the output, backward the gradients, nothing more)."},
     "ch05l.stale": {"ja": "backward が最後の forward の入力を使っていません。forward のたびに保存し直してください。",
                     "en": "backward does not use the input of the latest forward call: store it on every forward."},
     "ch05l.accumulate": {"ja": "backward を 2 回呼ぶと {attr} が 2 倍になりました。前の勾配に足さず、"
