@@ -328,6 +328,50 @@ def test_dropout_mistakes(cls, key):
     fails_then_form(lambda: checks.dropout(cls), key)
 
 
+class DropsChannelMaps(Dropout):
+    """Whole (H, W) maps dropped on x (N, C, H, W), as nn.Dropout2d; unit by unit on x (N, D)."""
+
+    def forward(self, x, train=True):
+        if not train or x.ndim != 4:
+            return super().forward(x, train)
+        self.mask = np.broadcast_to(np.random.rand(*x.shape[:2], 1, 1) >= self.ratio, x.shape)
+        return x * self.mask / (1 - self.ratio)
+
+
+class SharedAlongHeight(Dropout):
+    """On x (N, C, H, W) one mask row shared by every H position: each map still mixes."""
+
+    def forward(self, x, train=True):
+        if not train or x.ndim != 4:
+            return super().forward(x, train)
+        n, c, h, w = x.shape
+        self.mask = np.broadcast_to(np.random.rand(n, c, 1, w) >= self.ratio, x.shape)
+        return x * self.mask / (1 - self.ratio)
+
+
+class ScaleJustOff(Dropout):
+    """Kept units with |x| < 0.6 scaled by c·(1 + 1e-5) + 1.5e-8, c = 1/(1 − ratio): the scale is just
+    outside rtol 1e-5 while np.isclose(out, x·c, rtol=1e-5) (atol not divided by |x|) still holds."""
+
+    def forward(self, x, train=True):
+        out = super().forward(x, train)
+        if not train or self.ratio == 0:
+            return out
+        c = 1 / (1 - self.ratio)
+        return np.where(self.mask & (np.abs(x) < 0.6), x * (c * (1 + 1e-5) + 1.5e-8), out)
+
+
+def test_dropout_4d_units_are_dropped_independently():
+    case_4d = t("ch05n.case_4d")
+    assert_fails(lambda: checks.dropout(DropsChannelMaps), [hint("ch05n.per_map"), case_4d])
+    assert_fails(lambda: checks.dropout(SharedAlongHeight), [hint("ch05n.per_axis", axis=2, name="H"), case_4d])
+
+
+def test_dropout_scale_just_outside_the_tolerance_is_named_not_a_crash():
+    message = assert_fails(lambda: checks.dropout(ScaleJustOff), [hint("ch05n.kept_value")])
+    assert t("ch05n.case_forward_default", ratio=0.5) in message
+
+
 def test_dropout_restores_numpy_random_state():
     np.random.seed(123)
     expected = np.random.rand()
@@ -488,6 +532,39 @@ class CopiesGamma(BatchNorm):
 ])
 def test_batchnorm_mistakes(cls, key, values):
     fails_then_form(lambda: checks.batchnorm(cls), key, **values)
+
+
+class StepsInBackward(BatchNorm):
+    """backward also takes an SGD step on the caller's gamma and beta, in place."""
+
+    def backward(self, dout):
+        dx = super().backward(dout)
+        self.gamma -= 0.1 * self.dgamma
+        self.beta -= 0.1 * self.dbeta
+        return dx
+
+
+class ScalesGammaInInit(BatchNorm):
+    def __init__(self, gamma, beta, eps=1e-5):
+        gamma *= 1.0 + 1e-3
+        super().__init__(gamma, beta, eps)
+
+
+class ShiftsBetaInEval(BatchNorm):
+    """Changes beta only on train=False: the running-statistics cases catch it."""
+
+    def forward(self, x, train=True):
+        if not train:
+            self.beta += 1e-3
+        return super().forward(x, train)
+
+
+@pytest.mark.parametrize("cls, where, names", [
+    (StepsInBackward, "backward", "gamma, beta"), (ScalesGammaInInit, "__init__", "gamma"),
+    (ShiftsBetaInEval, "forward", "beta"),
+])
+def test_batchnorm_that_changes_its_parameters_fails(cls, where, names):
+    assert_fails(lambda: checks.batchnorm(cls), [hint("ch05l.params_changed", where=where, names=names)])
 
 
 def test_batchnorm_without_eps_is_named():

@@ -4,18 +4,21 @@
 each unit independently with probability ``ratio`` and scales the kept ones by 1/(1 − ratio);
 ``forward(x, train=False)`` returns x unchanged; ``backward(dout)`` uses the forward's mask. The
 mask is checked statistically (dropped fraction within 6 standard deviations on 100,000 units,
-a new mask per call, unit by unit) and exactly (kept values = x/(1 − ratio); dx = dout·out/x).
+a new mask per call, unit by unit: on x (N, D) neither whole rows nor whole columns, on x (N, C, H, W)
+neither whole (H, W) maps, as nn.Dropout2d, nor units shared along any axis) and exactly (kept
+values = x/(1 − ratio), every kept unit judged by the same test; dx = dout·out/x).
 
 ``batchnorm(BatchNorm)``: ``BatchNorm(gamma, beta, eps=1e-5)`` on x (N, D), against torch's
 ``F.batch_norm`` and autograd. Running statistics follow PyTorch's convention (``nn.BatchNorm1d``
 with its default momentum 0.1): they start at mean 0 and variance 1, and every training forward
 does running = 0.9·running + 0.1·(batch statistic); the running variance may use the batch's
-unbiased variance (as PyTorch) or its biased one (x.var(axis=0)): both are accepted.
+unbiased variance (as PyTorch) or its biased one (x.var(axis=0)): both are accepted. The layer
+must not change gamma and beta (only the optimiser does): the references use copies of them.
 """
 import numpy as np
 
 from ..i18n import register, t
-from .ch05_layers import TOL
+from .ch05_layers import TOL, call_keeping
 from .core import (Case, Check, as_array, assert_close, assert_close_or_explain, call, call_unchanged, expect, fail,
                    failure_text, require_callable, seed)
 from .layers import about, grad_attr, method, shape_hint, with_form
@@ -42,15 +45,33 @@ def _drop_case(Dropout, ratio, x, given):
         fail(t("ch05n.drop_rate", ratio=ratio, got=frac, tol=tol))
     kept = ~dropped
     scale = out[kept] / x[kept]
-    if not np.allclose(scale, 1 / (1 - ratio), rtol=1e-5):
+    off = ~np.isclose(scale, 1 / (1 - ratio), rtol=1e-5)  # one test: the hints and the unit named
+    if off.any():
         expect(not np.allclose(scale, 1.0), t("ch05n.not_inverted"))
         expect(not np.allclose(scale, 1 - ratio), with_form("ch05n.times_keep"))
-        i = tuple(int(k) for k in np.argwhere(kept & ~np.isclose(out, x / (1 - ratio), rtol=1e-5))[0])
+        i = tuple(int(k) for k in np.argwhere(kept)[np.argmax(off)])
         fail(with_form("ch05n.kept_value", index=i, x=x[i], expected=x[i] / (1 - ratio), got=out[i]))
     if ratio == 0.5 and x.ndim == 2:
         mixed_rows, mixed_cols = np.mean(dropped.any(1) & kept.any(1)), np.mean(dropped.any(0) & kept.any(0))
         expect(min(mixed_rows, mixed_cols) > 0.9, t("ch05n.per_unit"))
+    if ratio == 0.5 and x.ndim == 4:
+        _independent_4d(dropped)
     return layer, out
+
+
+def _mixed(dropped, axes):
+    """The fraction of the slices over ``axes`` (the other axes fixed) holding both dropped and kept units."""
+    return float(np.mean(dropped.any(axis=axes) & ~dropped.all(axis=axes)))
+
+
+def _independent_4d(dropped):
+    """x (N, C, H, W), ratio 0.5: units dropped one by one, not whole (H, W) maps (nn.Dropout2d) nor
+    shared along one axis. With independent units a slice of n is all dropped or all kept with
+    probability 2·0.5ⁿ: the fraction of mixed ones is 1 − 2·0.5ⁿ (0.875 for C = 4), 0.1 below it fails."""
+    expect(_mixed(dropped, (2, 3)) > 0.9, t("ch05n.per_map"))
+    for axis, name in enumerate("NCHW"):
+        n = dropped.shape[axis]
+        expect(n < 2 or _mixed(dropped, axis) > 1 - 2 * 0.5 ** n - 0.1, t("ch05n.per_axis", axis=axis, name=name))
 
 
 def _drop_backward(layer, x, out, ratio, rng):
@@ -148,20 +169,21 @@ def _backward_suspects(x, gamma, dout, eps=EPS):
 
 
 def _bn_case(BatchNorm, x, gamma, beta, dout):
-    layer = call(BatchNorm, gamma, beta)
-    out = call_unchanged(method(layer, "forward"), x)
-    ref, dx_ref, dg_ref, db_ref = _bn_reference(x, gamma, beta, dout=dout)
+    params, g0, b0 = {"gamma": gamma, "beta": beta}, gamma.copy(), beta.copy()  # the references use the copies
+    layer = call_keeping(params, "__init__", BatchNorm, gamma, beta)
+    out = call_keeping(params, "forward", method(layer, "forward"), x)
+    ref, dx_ref, dg_ref, db_ref = _bn_reference(x, g0, b0, dout=dout)
     with about("forward(x)"):
-        assert_close_or_explain(out, ref, _forward_suspects(x, gamma, beta), nonfinite=with_form("ch05n.nonfinite"),
+        assert_close_or_explain(out, ref, _forward_suspects(x, g0, b0), nonfinite=with_form("ch05n.nonfinite"),
                                 rtol=1e-6, atol=1e-7)
-    dx = call_unchanged(method(layer, "backward"), dout)
+    dx = call_keeping(params, "backward", method(layer, "backward"), dout)
     for attr, expected, wrong in (("dbeta", db_ref, dout.mean(0)), ("dgamma", dg_ref, dout.sum(0))):
         text = with_form(f"ch05n.{attr}", D=x.shape[1])
         with about(attr):
             assert_close_or_explain(grad_attr(layer, attr), expected, [(wrong, text)],
                                     unexplained=shape_hint(grad_attr(layer, attr), expected.shape, [(x.shape, text)]))
     with about("dx = backward(dout)"):
-        assert_close_or_explain(dx, dx_ref, _backward_suspects(x, gamma, dout), rtol=1e-5, atol=1e-7)
+        assert_close_or_explain(dx, dx_ref, _backward_suspects(x, g0, dout), rtol=1e-5, atol=1e-7)
 
 
 def _running(batches, unbiased, momentum=0.1, var0=1.0):
@@ -178,15 +200,16 @@ def _check_running(c, BatchNorm, rng):
     gamma, beta = rng.uniform(0.5, 2.0, D), rng.normal(size=D)
     batches = [rng.normal(loc=3.0, scale=2.0, size=(16, D)) for _ in range(4)]
     x_eval = rng.normal(loc=3.0, scale=2.0, size=(6, D))
-    layer = call(BatchNorm, gamma, beta)
+    params = {"gamma": gamma, "beta": beta}
+    layer = call_keeping(params, "__init__", BatchNorm, gamma, beta)
 
     def evaluated(mean, var):
         return gamma * (x_eval - mean) / np.sqrt(var + EPS) + beta
 
     for k, batch in enumerate(batches, start=1):
         c.case(t("ch05n.case_running", k=k))
-        call(method(layer, "forward"), batch)
-        got = call_unchanged(layer.forward, x_eval, train=False)
+        call_keeping(params, "forward", method(layer, "forward"), batch)
+        got = call_keeping(params, "forward", layer.forward, x_eval, train=False)
         if failure_text(assert_close, got, evaluated(*_running(batches[:k], False)), rtol=1e-6, atol=1e-8) is None:
             continue  # the biased running variance, accepted
         suspects = [(_bn_reference(x_eval, gamma, beta), t("ch05n.eval_batch")),
@@ -199,9 +222,10 @@ def _check_running(c, BatchNorm, rng):
             assert_close_or_explain(got, evaluated(*_running(batches[:k], True)), suspects, rtol=1e-6, atol=1e-8)
     c.case(t("ch05n.case_eval_frozen"))
     with about("forward(x, train=False)"):
-        before = as_array(call(layer.forward, x_eval, train=False), x_eval.shape)
-        call(layer.forward, rng.normal(loc=-5.0, size=(8, D)), train=False)
-        assert_close_or_explain(call(layer.forward, x_eval, train=False), before, unexplained=t("ch05n.eval_updates"),
+        before = as_array(call_keeping(params, "forward", layer.forward, x_eval, train=False), x_eval.shape)
+        call_keeping(params, "forward", layer.forward, rng.normal(loc=-5.0, size=(8, D)), train=False)
+        assert_close_or_explain(call_keeping(params, "forward", layer.forward, x_eval, train=False), before,
+                                unexplained=t("ch05n.eval_updates"),
                                 rtol=1e-6, atol=1e-8)
 
 
@@ -234,17 +258,18 @@ def batchnorm(BatchNorm):
         c.case(t("ch05l.case_reference", names="gamma, beta"))
         x = rng.normal(size=(10, 4))
         gamma, beta = rng.uniform(0.5, 2.0, 4), rng.normal(size=4)
-        layer = call(BatchNorm, gamma, beta)
-        call(method(layer, "forward"), x)
-        gamma *= 3.0
+        params = {"gamma": gamma, "beta": beta}
+        layer = call_keeping(params, "__init__", BatchNorm, gamma, beta)
+        call_keeping(params, "forward", method(layer, "forward"), x)
+        gamma *= 3.0  # what the optimiser does, in place
         beta -= 1.0
         with about("forward(x)"):
-            assert_close_or_explain(call(layer.forward, x), _bn_reference(x, gamma, beta),
+            assert_close_or_explain(call_keeping(params, "forward", layer.forward, x), _bn_reference(x, gamma, beta),
                                     unexplained=with_form("ch05l.by_reference", names="gamma, beta", attr="gamma"), **TOL)
         c.case(t("ch05n.case_latest"))
         x2, dout = rng.normal(loc=1.0, size=(10, 4)), rng.normal(size=(10, 4))
-        call(layer.forward, x2)
-        dx = call(method(layer, "backward"), dout)
+        call_keeping(params, "forward", layer.forward, x2)
+        dx = call_keeping(params, "backward", method(layer, "backward"), dout)
         _, dx_ref, dg_ref, _ = _bn_reference(x2, gamma, beta, dout=dout)
         _, _, dg_old, _ = _bn_reference(x, gamma, beta, dout=dout)
         with about("dgamma"):
@@ -272,14 +297,24 @@ register({
                          "en": "You multiplied the kept units by (1 − ratio); divide by it instead."},
     "ch05n.times_keep_form": {"ja": " 式: x / (1 − ratio)", "en": " The formula: x / (1 − ratio)"},
     "ch05n.kept_value": {"ja": "残った要素の値が違います (位置 {index}: x = {x:.4g}, "
-                               "期待 {expected:.4g}, 実際 {got:.4g})。",
+                               "期待 {expected:.8g}, 実際 {got:.8g})。",
                          "en": "A kept unit has the wrong value (at {index}: x = {x:.4g}, expected "
-                               "{expected:.4g}, got {got:.4g})."},
+                               "{expected:.8g}, got {got:.8g})."},
     "ch05n.kept_value_form": {"ja": " 残った要素は x / (1 − ratio) です。", "en": " A kept unit is x / (1 − ratio)."},
     "ch05n.per_unit": {"ja": "mask が要素ごとに独立していません (行や列ごとにまとめて 0 になっています)。"
                              "乱数は x と同じ形 x.shape で引いてください。",
                        "en": "The mask is not drawn unit by unit (whole rows or columns are dropped together): "
                              "draw the random numbers with x's shape, x.shape."},
+    "ch05n.per_map": {"ja": "x (N, C, H, W) で、チャネルごとの (H, W) マップがまるごと 0 になるか、まるごと残っています "
+                            "(nn.Dropout2d の動きです)。この Dropout は要素を 1 つずつ独立に捨てます。"
+                            "乱数は x と同じ形 x.shape で引いてください。",
+                      "en": "On x (N, C, H, W) each channel map (H, W) is dropped or kept as a whole (what "
+                            "nn.Dropout2d does). This Dropout drops every unit independently: draw the random "
+                            "numbers with x's shape, x.shape."},
+    "ch05n.per_axis": {"ja": "x (N, C, H, W) で、軸 {axis} ({name}) に沿って mask が共有されています (その軸の要素が"
+                             "まとめて 0 になっています)。乱数は x と同じ形 x.shape で引いてください。",
+                       "en": "On x (N, C, H, W) the mask is shared along axis {axis} ({name}): its units are dropped "
+                             "together. Draw the random numbers with x's shape, x.shape."},
     "ch05n.same_mask": {"ja": "forward を 2 回呼んで同じ mask になりました。呼ぶたびに新しい乱数で mask を作ってください "
                               "(forward の中で乱数の seed を固定しないでください)。",
                         "en": "Two forward calls gave the same mask. Draw a new mask on every call "
