@@ -302,9 +302,9 @@ def test_dice_bad_code_fails_clearly():
 
 
 # =========================================================================== unet
-# the cases a right answer passes: build, 3 sizes, down, up, skip, varies, logits, non-linear, 2 other
-# (in_channels, num_classes) built and run, UNet(3, 7) built, head, gradients (with its forward pass)
-UNET_CASES = 19
+# the cases a right answer passes: build, 3 sizes, registered, down, up, skip, varies, logits, non-linear, three
+# other (in_channels, num_classes) built, run and their logits judged, head, gradients (with its forward pass)
+UNET_CASES = 24
 
 
 def block(cin, cout):

@@ -13,16 +13,20 @@ the end (FCN-32s style) or ignores the encoder features fails with a hint; addin
 makes it pass.
 
 The output contract is the one ``lenet`` has (:mod:`.modules`): logits, not probabilities (no
-softmax / sigmoid / ReLU at the end), from a non-linear network, with a head that follows
-``num_classes`` (not a fixed number of channels sliced). Finally the output must vary over the
-pixels and with the input, and a loss must send a gradient to every parameter.
+softmax / sigmoid / ReLU at the end: judged on every model the check builds, by the function that
+made the output, and on UNet(3, 4) by the signs too), from a non-linear network, with a head that
+follows ``num_classes`` (not a fixed number of channels sliced). Every weight the forward pass uses
+must be registered (a layer in a plain list or created in ``forward`` is never trained), the
+forward pass must leave its input unchanged, the output must vary over the pixels and with the
+input, and a loss must send a gradient to every parameter.
 """
 import torch
 from torch.utils._pytree import tree_leaves
 
 from ..i18n import register, t
 from .core import Case, Check, expect, fail, on_repeat
-from .modules import (HEAD, Recorder, build, checked_output, require_head_follows, require_logits_from_nonlinear,
+from .modules import (HEAD, REGISTERED, Recorder, build, checked_output, readable, require_head_follows,
+                      require_input_unchanged, require_logits, require_logits_from_nonlinear, require_registered,
                       require_training_step, run_forward, short_list)
 
 __all__ = ["unet"]
@@ -43,48 +47,62 @@ def _area(x):
 class _Flow(Recorder):
     """Follows the input through the forward pass and notes how the resolution changes.
 
-    For every floating-point tensor computed from the input it keeps ``(area, lowest, up)``:
-    its spatial area H·W (inherited by tensors that are not 4-D), the lowest area on the way
-    from the input, and whether it was upsampled (its area at least 1.9 times that lowest one,
-    or computed from such a tensor). An operation whose 4-D result has at most 0.55 times the
-    area of its input downsamples; an operation that takes an upsampled tensor and one that was
-    never upsampled (torch.cat of decoder and encoder features, an addition) is a skip join.
-    Small changes (valid convolutions, padding, cropping) count as neither.
+    For every floating-point tensor computed from the input it keeps ``(area, up, glob)``: its
+    spatial area H·W (inherited by tensors that are not 4-D), whether it was upsampled (made by an
+    upsampling or computed from such a tensor), and whether it is *global*: a reduction over H and
+    W (a 1×1 result of ``mean`` / ``std`` / ``adaptive_avg_pool2d``, a result without the spatial
+    axes), or computed from global tensors alone (a global vector broadcast or interpolated to
+    full size). Global tensors are left out of what follows: an operation whose 4-D result has at
+    most 0.55 times the area of its largest non-global input downsamples, one whose result has at
+    least 1.9 times that area upsamples, and one that takes an upsampled and a never-upsampled
+    non-global tensor (torch.cat of decoder and encoder features, an addition) is a skip join. So
+    a standardised input (x - mean) / std, a squeeze-and-excitation gate x * sigmoid(fc(pool(x))),
+    or a final global pooling count as none of the three; small changes (valid convolutions,
+    padding, cropping) count as neither.
     """
 
-    def __init__(self, x):
-        super().__init__()
-        self.info = {id(x): (_area(x), _area(x), False)}
+    def __init__(self, x, model):
+        super().__init__(model)
+        self.info = {id(x): (_area(x), False, False)}
         self.keep = [x]           # keeps ids unique while tracked
         self.down, self.up, self.joins = [], [], []
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
-        name = getattr(func, "__name__", str(func))
-        self.names.append(name)
+        name = self.note(func, args, kwargs)
         out = func(*args, **kwargs)
-        seen, inputs = set(), []
+        self.made(name, out)
+        seen, tracked = set(), []
         for a in tree_leaves((args, kwargs)):
             if isinstance(a, torch.Tensor) and id(a) in self.info and id(a) not in seen:
                 seen.add(id(a))
-                inputs.append(self.info[id(a)])
-        if not inputs:
+                tracked.append((a, self.info[id(a)]))
+        if not tracked:
             return out
-        area_in = max(i[0] for i in inputs)
-        lowest_in = min(i[1] for i in inputs)
-        upsampled = [i[2] for i in inputs]
+        local = [i for _, i in tracked if not i[2]]          # the non-global inputs
+        numel_in = max(a.numel() for a, _ in tracked)
+        area_in = max((i[0] for i in local), default=1)
+        upsampled = [i[1] for i in local]
         if any(upsampled) and not all(upsampled):
             self.joins.append(name)
         for o in tree_leaves(out):
             if not isinstance(o, torch.Tensor) or not o.is_floating_point():
                 continue
-            area = _area(o) if o.dim() == 4 else area_in
-            if o.dim() == 4 and area <= 0.55 * area_in:
-                self.down.append(name)
-            up = any(upsampled) or area >= 1.9 * lowest_in
-            if up and not any(upsampled):
-                self.up.append(name)
-            self.info[id(o)] = (area, min(area, lowest_in), up)
+            if o.dim() == 4:
+                area = _area(o)
+                glob = not local or area == 1
+            else:
+                area = area_in
+                glob = not local or o.numel() * area_in <= numel_in and area_in > 1
+            if glob:
+                self.info[id(o)] = (area, any(i[1] for _, i in tracked), True)
+            else:
+                if o.dim() == 4 and area <= 0.55 * area_in:
+                    self.down.append(name)
+                new_up = o.dim() == 4 and area >= 1.9 * area_in
+                if new_up and not any(upsampled):
+                    self.up.append(name)
+                self.info[id(o)] = (area, new_up or any(upsampled), False)
             self.keep.append(o)
         return out
 
@@ -101,14 +119,31 @@ def _unet_build(UNet, c, cin, k):
     return build(UNet, cin, k, check="unet", cls_name="UNet", signature="UNet(in_channels, num_classes)")
 
 
-def _unet_forward(model, c, x, k, flow=None):
-    """The case "input of shape ...": ``model(x)``, a float tensor (N, k, H, W) of finite values.
-    With ``flow`` (the first size) it runs traced, and an error there is not blamed on the size."""
+def _unet_forward(model, c, x, k, flow=None, first=False):
+    """The case "input of shape ...": ``model(x)``, a float tensor (N, k, H, W) of finite values,
+    and ``x`` left unchanged. It runs inside the trace ``flow`` when one is given; an error on the
+    ``first`` size is not blamed on the size."""
     inp = tuple(x.shape)
     expected = (inp[0], k, inp[2], inp[3])
     c.case(Case("ch08.case.unet_forward", (x,), values={"inp": inp, "k": k}).title)
-    out = run_forward(model, x, trace=flow, on_error=None if flow is not None else t("ch08.unet_sizes", inp=inp))
+    before = x.detach().clone()
+    out = run_forward(model, x, trace=flow, on_error=None if first else t("ch08.unet_sizes", inp=inp))
+    require_input_unchanged(x, before)
     return checked_output(out, expected, "ch08.unet_not_tensor", lambda got: _wrong_shape(inp, expected, got))
+
+
+def _unet_other(UNet, c, cin, k, generator):
+    """Build ``UNet(cin, k)`` and run it once, traced: its output must be logits too. Only the function
+    that made it is judged (a final sigmoid, softmax, ReLU, ...): the logits of a fresh network with
+    one or two classes often all have one sign."""
+    model = _unet_build(UNet, c, cin, k)
+    model.eval()
+    trace = Recorder(model)
+    with torch.no_grad():
+        out = _unet_forward(model, c, _image(1, cin, 32, 48, generator=generator), k, flow=trace)
+    c.case(Case("ch08.case.unet_logits", values={"cin": cin, "k": k}).title)
+    require_logits(readable(out), made_by=trace.producer(out), signs=False)
+    return model
 
 
 def _wrong_shape(inp, expected, got):
@@ -152,7 +187,7 @@ def unet(UNet):
     """``UNet(in_channels, num_classes)``: (N, C, H, W) → (N, num_classes, H, W), H and W multiples of 16.
 
     Tried on (N, H, W) = (2, 64, 64), (1, 96, 64), (1, 48, 80) with (in_channels, num_classes)
-    = (3, 4), then on (1, 32, 48) with (1, 2) and (4, 1), and a gradient step on (2, 32, 48);
+    = (3, 4), then on (1, 32, 48) with (1, 2), (4, 1) and (3, 7), and a gradient step on (2, 32, 48);
     see the module docstring for how the structure and the output are judged.
     """
     gen = torch.Generator().manual_seed(0)
@@ -162,23 +197,22 @@ def unet(UNet):
         model.eval()
         (n0, h0, w0), *others = UNET_SIZES
         x = _image(n0, 3, h0, w0, generator=gen)
-        flow = _Flow(x)
+        flow = _Flow(x, model)
         with torch.no_grad():
-            out = _unet_forward(model, c, x, 4, flow=flow)
+            out = _unet_forward(model, c, x, 4, flow=flow, first=True)
             for n, h, w in others:
                 _unet_forward(model, c, _image(n, 3, h, w, generator=gen), 4)
+        c.case(REGISTERED.title)
+        require_registered(flow)
         _require_structure(c, flow)
         _require_varies(c, out)
         # after the input-dependence: a constant output is affine too
         require_logits_from_nonlinear(c, model, out, _image(1, 3, 32, 48, generator=gen),
-                                      _image(1, 3, 32, 48, generator=gen))
+                                      _image(1, 3, 32, 48, generator=gen), made_by=flow.producer(out))
 
         for cin, k in ((1, 2), (4, 1)):
-            other = _unet_build(UNet, c, cin, k)
-            other.eval()
-            with torch.no_grad():
-                _unet_forward(other, c, _image(1, cin, 32, 48, generator=gen), k)
-        wider = _unet_build(UNet, c, 3, 7)
+            _unet_other(UNet, c, cin, k, gen)
+        wider = _unet_other(UNet, c, 3, 7, gen)
         c.case(HEAD.title)
         require_head_follows(model, wider, "UNet(3, 4)", "UNet(3, 7)")
 
@@ -191,6 +225,7 @@ register({
     # ---------------------------------------------------------------- case names
     "ch08.case.unet_build": {"ja": "UNet({cin}, {k}) を作る", "en": "build UNet({cin}, {k})"},
     "ch08.case.unet_forward": {"ja": "形 {inp} の入力 (num_classes={k})", "en": "input of shape {inp} (num_classes={k})"},
+    "ch08.case.unet_logits": {"ja": "UNet({cin}, {k}) の出力はロジット", "en": "UNet({cin}, {k}) outputs logits"},
     "ch08.case.unet_varies": {"ja": "出力が画素ごと・入力ごとに変わる", "en": "the output varies over pixels and inputs"},
     "ch08.case.unet_down": {"ja": "ダウンサンプリング (エンコーダ)", "en": "downsampling (encoder)"},
     "ch08.case.unet_up": {"ja": "アップサンプリング (デコーダ)", "en": "upsampling (decoder)"},

@@ -3,6 +3,8 @@
 - :class:`Recorder` runs a forward pass under :class:`torch.overrides.TorchFunctionMode` and
   records the names of the torch functions called, so modules (``nn.Conv2d``) and functional
   calls (``F.conv2d``) count alike and a layer that is defined but never used does not count.
+  Given the model it also notes weights the model does not own (:func:`require_registered`) and
+  which function made each result (a final sigmoid is refused even where the signs cannot tell).
 - :func:`build` instantiates the student's class with the messages a beginner needs (an
   instance passed instead of the class, ``super().__init__()`` forgotten, not a module).
 - :func:`run_forward` runs the forward pass through core's :func:`.call`; :func:`checked_output`
@@ -11,16 +13,18 @@
 - The rest of the contract of both exercises: logits from a non-linear network whose head follows
   ``num_classes``. :func:`require_logits` refuses an output passed through softmax, sigmoid or
   ReLU, :func:`require_nonlinear` a network that is linear in its input, and
-  :func:`require_head_follows` a fixed-size head sliced to ``num_classes``.
+  :func:`require_head_follows` a fixed-size head sliced to ``num_classes``;
+  :func:`require_input_unchanged` a forward pass that changes its input in place.
 - :func:`require_training_step`: every parameter trainable (:func:`require_trainable`) and a
   cross-entropy loss sends a gradient into every one of them (:func:`require_gradients`).
 
-The cases these steps are named by are :data:`LOGITS`, :data:`NONLINEAR`, :data:`HEAD` and
-:data:`GRADIENTS` (core :class:`.Case` records); a chapter names its own build and forward cases.
+The cases these steps are named by are :data:`LOGITS`, :data:`NONLINEAR`, :data:`HEAD`,
+:data:`GRADIENTS` and :data:`REGISTERED` (core :class:`.Case` records); a chapter names its own build and forward cases.
 """
 import contextlib
 
 import torch
+from torch.utils._pytree import tree_leaves
 
 from ..i18n import register, t
 from .core import Case, call, expect, fail, trusted
@@ -29,18 +33,57 @@ LOGITS = Case("module.case.logits")
 NONLINEAR = Case("module.case.nonlinear")
 HEAD = Case("module.case.head")
 GRADIENTS = Case("module.case.grad")
+REGISTERED = Case("module.case.registered")
+
+
+#: Functions whose result is never negative: a forward pass that ends with one returns no logits.
+NON_NEGATIVE = frozenset({"sigmoid", "sigmoid_", "softmax", "relu", "relu_", "relu6", "hardsigmoid", "softplus",
+                          "exp", "exp_"})
 
 
 class Recorder(torch.overrides.TorchFunctionMode):
-    """Records the names of the torch functions called inside the ``with`` block."""
+    """Records the names of the torch functions called inside the ``with`` block.
 
-    def __init__(self):
+    With ``model`` it also notes the weights the forward pass uses that the model does not own:
+    every leaf tensor with ``requires_grad=True`` passed to a torch function that is not one of
+    ``model.parameters()`` (a layer kept in a plain list or created inside ``forward``), by shape
+    in :attr:`unregistered`; and which function made each tensor (:meth:`producer`).
+    """
+
+    def __init__(self, model=None):
         super().__init__()
         self.names = []
+        self.params = None if model is None else {id(p) for p in model.parameters()}
+        self.unregistered = {}     # shape -> None: an ordered set
+        self._made_by = {}         # id(result) -> (function name, result): kept alive, so ids stay unique
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
-        self.names.append(getattr(func, "__name__", str(func)))
-        return func(*args, **(kwargs or {}))
+        kwargs = kwargs or {}
+        name = self.note(func, args, kwargs)
+        out = func(*args, **kwargs)
+        self.made(name, out)
+        return out
+
+    def note(self, func, args, kwargs) -> str:
+        """Record a call of ``func`` (before it runs); returns its name."""
+        name = getattr(func, "__name__", str(func))
+        self.names.append(name)
+        if self.params is not None:
+            for a in tree_leaves((args, kwargs)):
+                if (isinstance(a, torch.Tensor) and a.is_leaf and a.requires_grad
+                        and id(a) not in self.params):
+                    self.unregistered[tuple(a.shape)] = None
+        return name
+
+    def made(self, name: str, out) -> None:
+        """Record that the function ``name`` returned ``out``."""
+        if self.params is not None and isinstance(out, torch.Tensor):
+            self._made_by[id(out)] = (name, out)
+
+    def producer(self, out):
+        """The name of the torch function that returned ``out`` inside the block (None if unknown)."""
+        name, tensor = self._made_by.get(id(out), (None, None))
+        return name if tensor is out else None
 
 
 def short_list(names, limit=8):
@@ -132,15 +175,34 @@ def readable(out, what: str = "forward"):
         fail(t("module.unreadable", device=out.device, error=f"{type(e).__name__}: {e}"[:200]))
 
 
-def require_logits(values, class_dim: int = 1) -> None:
+def require_logits(values, class_dim: int = 1, made_by=None, signs: bool = True) -> None:
     """Logits take both signs; probabilities (softmax, sigmoid) or a final ReLU never go below 0.
 
-    ``values``: the output as a float tensor (:func:`readable`), classes along ``class_dim``.
+    ``values``: the output as a float tensor (:func:`readable`), classes along ``class_dim``;
+    ``made_by``: the torch function that returned it (:meth:`Recorder.producer`), refused when it is
+    one of :data:`NON_NEGATIVE`. ``signs=False`` skips the test of the signs, which only a model with
+    several classes passes reliably (a freshly initialised network's logits often have one sign
+    for a single class).
     """
-    if bool((values >= 0).all()):
+    if made_by in NON_NEGATIVE or (signs and bool((values >= 0).all())):
         sums = values.sum(dim=class_dim)
-        sums_to_one = bool(torch.allclose(sums, torch.ones_like(sums), atol=1e-4))
-        fail(t("module.not_logits", extra=t("module.softmax_out") if sums_to_one else ""))
+        sums_to_one = values.shape[class_dim] > 1 and bool(torch.allclose(sums, torch.ones_like(sums), atol=1e-4))
+        extra = (t("module.softmax_out") if sums_to_one else "") + (t("module.made_by", name=made_by)
+                                                                   if made_by in NON_NEGATIVE else "")
+        fail(t("module.not_logits", extra=extra))
+
+
+def require_registered(trace) -> None:
+    """Every weight the traced forward pass used is one of the model's parameters (``trace``: a
+    :class:`Recorder` given the model)."""
+    shapes = [str(s) for s in trace.unregistered]
+    expect(not shapes, t("module.unregistered", shapes=short_list(shapes, limit=4)))
+
+
+def require_input_unchanged(x, before) -> None:
+    """The forward pass left its input ``x`` as it was (``before``: ``x.detach().clone()`` taken before it)."""
+    same = x.shape == before.shape and bool(torch.equal(x.detach(), before))
+    expect(same, t("module.input_changed"))
 
 
 def require_nonlinear(model, a, b) -> None:
@@ -152,11 +214,11 @@ def require_nonlinear(model, a, b) -> None:
     expect(float(gap) > 1e-4 * scale, t("module.linear"))
 
 
-def require_logits_from_nonlinear(c, model, out, a, b) -> None:
-    """The cases :data:`LOGITS` (on the output ``out``) and :data:`NONLINEAR` (on the inputs ``a``
-    and ``b``) of the check ``c``; the model in eval mode."""
+def require_logits_from_nonlinear(c, model, out, a, b, made_by=None) -> None:
+    """The cases :data:`LOGITS` (on the output ``out``, made by the function ``made_by`` if known)
+    and :data:`NONLINEAR` (on the inputs ``a`` and ``b``) of the check ``c``; the model in eval mode."""
     c.case(LOGITS.title)
-    require_logits(readable(out))
+    require_logits(readable(out), made_by=made_by)
     c.case(NONLINEAR.title)
     with torch.no_grad():
         require_nonlinear(model, a, b)
@@ -214,6 +276,24 @@ register({
                "forward はロジット (活性化を通す前の値) を返します。F.cross_entropy が中で softmax を計算します。"),
         "en": ("Every output is ≥ 0: does forward end with a softmax, sigmoid or ReLU?{extra} forward returns logits "
                "(the values before any activation); F.cross_entropy applies the softmax itself.")},
+    "module.made_by": {"ja": " (forward が最後に呼んだ関数は {name} です)",
+                       "en": " (the last function forward calls is {name})"},
+    "module.unregistered": {
+        "ja": ("forward で、モデルに登録されていない重み (requires_grad=True のテンソル、形 {shapes}) が使われています。"
+               "普通の Python のリストに入れた層や forward の中で作った層は model.parameters() に含まれないので、"
+               "最適化手法が学習せず、model.to(device) でも移動されません。層は __init__ で属性として作り、"
+               "いくつもあるなら nn.ModuleList (または nn.ModuleDict) に入れてください。"),
+        "en": ("The forward pass uses weights that the model has not registered (tensors with requires_grad=True, "
+               "of shape {shapes}). Layers kept in a plain Python list or created inside forward are not in "
+               "model.parameters(), so the optimiser never trains them and model.to(device) leaves them behind. "
+               "Create the layers in __init__ as attributes, several of them in an nn.ModuleList (or nn.ModuleDict).")},
+    "module.input_changed": {
+        "ja": ("forward が入力のテンソル x そのものを書き換えています (x -= ...、x.sub_(...)、inplace=True の活性化など、"
+               "その場で (in-place) 変更する演算)。呼び出した側の画像まで変わってしまいます。"
+               "入力には、新しいテンソルを作る演算だけを使ってください。"),
+        "en": ("forward changes its input tensor x itself (x -= ..., x.sub_(...), an activation with inplace=True: "
+               "an in-place operation), so the caller's images change too. Apply only operations that make a new "
+               "tensor to the input.")},
     "module.softmax_out": {"ja": " (クラスの軸に沿った和が 1 なので softmax のようです)",
                            "en": " (the values sum to 1 over the classes: it looks like a softmax)"},
     "module.linear": {
@@ -240,4 +320,6 @@ register({
     "module.case.nonlinear": {"ja": "非線形なネットワーク", "en": "a non-linear network"},
     "module.case.head": {"ja": "最後の層の出力数が num_classes に従う", "en": "the head follows num_classes"},
     "module.case.grad": {"ja": "全パラメータに勾配が届く", "en": "gradients reach every parameter"},
+    "module.case.registered": {"ja": "forward で使う層がすべてモデルに登録されている",
+                               "en": "every layer forward uses is registered in the model"},
 })
