@@ -743,6 +743,169 @@ def _n_params(model):
     return sum(p.numel() for p in model.parameters())
 
 
+# ------------------------------------------- every model the check builds returns logits
+class SigmoidForOneClass(UNet):
+    """Probabilities for binary segmentation only: sigmoid when num_classes == 1."""
+
+    def forward(self, x):
+        out = super().forward(x)
+        return torch.sigmoid(out) if self.head.out_channels == 1 else out
+
+
+class ReLUModuleForTwoClasses(UNet):
+    def __init__(self, in_channels, num_classes):
+        super().__init__(in_channels, num_classes)
+        self.last = nn.ReLU() if num_classes == 2 else nn.Identity()
+
+    def forward(self, x):
+        return self.last(super().forward(x))
+
+
+@pytest.mark.parametrize("answer, cin, k, name", [(SigmoidForOneClass, 4, 1, "sigmoid"),
+                                                   (ReLUModuleForTwoClasses, 1, 2, "relu")])
+def test_unet_probabilities_for_another_num_classes_fail(answer, cin, k, name):
+    fails(cu.checks.unet, answer, fragments=[t("ch08.case.unet_logits", cin=cin, k=k),
+                                             hint("module.not_logits", extra=""), t("module.made_by", name=name)])
+
+
+class PositiveLogitsForOneClass(UNet):
+    """Logits that all happen to be positive for one class (a large head bias): still logits."""
+
+    def __init__(self, in_channels, num_classes):
+        super().__init__(in_channels, num_classes)
+        if num_classes == 1:
+            with torch.no_grad():
+                self.head.bias.fill_(50.0)
+
+
+def test_unet_one_class_logits_of_one_sign_pass(capsys):
+    with torch.no_grad():
+        assert bool((PositiveLogitsForOneClass(4, 1).eval()(torch.randn(1, 4, 32, 48)) > 0).all())
+    passes(cu.checks.unet, PositiveLogitsForOneClass, capsys, UNET_CASES)
+
+
+# ------------------------------------------- every weight forward uses is a parameter of the model
+class DecodersInAList(UNet):
+    """The decoder blocks in a plain Python list: not registered, never trained."""
+
+    def __init__(self, in_channels, num_classes):
+        super().__init__(in_channels, num_classes)
+        self.dec_list = list(self.decs)
+        del self.decs
+
+    def forward(self, x):
+        x, skips = self.encode(x)
+        for up, dec, skip in zip(self.ups, self.dec_list, reversed(skips)):
+            x = dec(torch.cat([up(x), skip], dim=1))
+        return self.head(x)
+
+
+class HeadMadeInForward(UNet):
+    """The 1×1 head created inside forward: new random weights at every call."""
+
+    def forward(self, x):
+        x, skips = self.encode(x)
+        for up, dec, skip in zip(self.ups, self.decs, reversed(skips)):
+            x = dec(torch.cat([up(x), skip], dim=1))
+        return nn.Conv2d(x.shape[1], self.head.out_channels, 1)(x)
+
+
+@pytest.mark.parametrize("answer, shape", [(DecodersInAList, "(32, 64, 3, 3)"), (HeadMadeInForward, "(4, 4, 1, 1)")])
+def test_unet_layers_not_registered_fail(answer, shape):
+    message = fails(cu.checks.unet, answer, fragments=[t("module.case.registered"), hint("module.unregistered")])
+    assert shape in message
+
+
+class AliasedInAList(UNet):
+    """A plain list of layers that are registered as well (nn.ModuleList): their weights are parameters."""
+
+    def __init__(self, in_channels, num_classes):
+        super().__init__(in_channels, num_classes)
+        self.order = [self.head]
+
+    def forward(self, x):
+        x, skips = self.encode(x)
+        for up, dec, skip in zip(self.ups, self.decs, reversed(skips)):
+            x = dec(torch.cat([up(x), skip], dim=1))
+        return self.order[0](x)
+
+
+def test_unet_registered_layers_also_in_a_list_pass(capsys):
+    passes(cu.checks.unet, AliasedInAList, capsys, UNET_CASES)
+
+
+# ------------------------------------------- reductions to 1×1 are neither down- nor upsampling
+def standardised(x):
+    return (x - x.mean(dim=(2, 3), keepdim=True)) / (x.std(dim=(2, 3), keepdim=True) + 1e-5)
+
+
+class StandardisedFullResolution(FullResolution):
+    def forward(self, x):
+        return super().forward(standardised(x))
+
+
+class StandardisedUpsampleAtTheEnd(UpsampleAtTheEnd):
+    def forward(self, x):
+        return super().forward(standardised(x))
+
+
+class GatedUpsampleAtTheEnd(UpsampleAtTheEnd):
+    """FCN-32s whose upsampled scores are scaled by a gate from the input's global mean: no skip."""
+
+    def forward(self, x):
+        return super().forward(x) * torch.sigmoid(x.mean(dim=(1, 2, 3), keepdim=True))
+
+
+def test_unet_standardised_input_is_no_downsampling():
+    fails(cu.checks.unet, StandardisedFullResolution, fragments=[t("ch08.case.unet_down"), hint("ch08.unet_no_down")])
+
+
+@pytest.mark.parametrize("answer", [StandardisedUpsampleAtTheEnd, GatedUpsampleAtTheEnd])
+def test_unet_global_statistics_are_no_skip(answer):
+    fails(cu.checks.unet, answer, fragments=[t("ch08.case.unet_skip"), t("ch08.unet_no_skip")])
+
+
+class SqueezeExciteSkips(UNet):
+    """Each skip scaled by channel attention (sigmoid of its global average): a right U-Net."""
+
+    def __init__(self, in_channels, num_classes):
+        super().__init__(in_channels, num_classes)
+        self.se = nn.ModuleList([nn.Conv2d(4 * 2 ** i, 4 * 2 ** i, 1) for i in range(4)])
+
+    def encode(self, x):
+        x, skips = super().encode(x)
+        return x, [s * torch.sigmoid(fc(F.adaptive_avg_pool2d(s, 1))) for fc, s in zip(self.se, skips)]
+
+
+def test_unet_channel_attention_passes(capsys):
+    passes(cu.checks.unet, SqueezeExciteSkips, capsys, UNET_CASES)
+
+
+class CentresInPlace(UNet):
+    def forward(self, x):
+        x -= x.mean(dim=(2, 3), keepdim=True)
+        return super().forward(x)
+
+
+class InPlaceReLUFirst(UNet):
+    def forward(self, x):
+        return super().forward(F.relu(x, inplace=True))
+
+
+@pytest.mark.parametrize("answer", [CentresInPlace, InPlaceReLUFirst])
+def test_unet_changing_the_input_fails(answer):
+    fails(cu.checks.unet, answer, fragments=[t("ch08.case.unet_forward", inp=(2, 3, 64, 64), k=4),
+                                             t("module.input_changed")])
+
+
+def test_unet_centred_copy_passes(capsys):
+    class Centres(UNet):
+        def forward(self, x):
+            return super().forward(x - x.mean(dim=(2, 3), keepdim=True))
+
+    passes(cu.checks.unet, Centres, capsys, UNET_CASES)
+
+
 # ------------------------------------------- the formula only when the same case fails again
 def _plain_mean(pred, target, num_classes):
     inter, union = per_class(pred, target, num_classes)
