@@ -73,7 +73,7 @@ def test_reference_count_matches_the_documented_band():
 @pytest.mark.parametrize("answer", [LeNetModules, LeNetFunctional, LeNetBatchNorm])
 def test_correct_answers_pass(answer, capsys):
     cu.checks.lenet(answer)
-    assert capsys.readouterr().out.strip() == t("check.passed", name="lenet", n=14)
+    assert capsys.readouterr().out.strip() == t("check.passed", name="lenet", n=15)
 
 
 def test_check_leaves_global_grad_mode_and_rng_usable():
@@ -401,3 +401,32 @@ def test_fixed_ten_way_head_sliced_fails():
     failure(cu.checks.lenet, SlicedHead,
             fragments=[t("module.case.head"), t("module.head_fixed", n=LENET5_PARAMS, model="LeNet(num_classes=10)",
                                                 other="LeNet(num_classes=7)")])
+
+
+class LeNetHeadInAList(LeNetModules):
+    """The classifier's layers kept in a plain Python list: never registered, never trained."""
+
+    def __init__(self, num_classes=10):
+        super().__init__(num_classes)
+        self.head = [nn.Linear(16 * 5 * 5, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, num_classes)]
+        del self.classifier
+
+    def forward(self, x):
+        x = self.features(x).flatten(1)
+        for layer in self.head:
+            x = layer(x)
+        return x
+
+
+class LeNetScalesItsInput(LeNetModules):
+    def forward(self, x):
+        x.mul_(2.0)                                   # changes the caller's batch
+        return super().forward(x)
+
+
+def test_layers_kept_in_a_plain_list_are_refused():
+    assert_fails(lambda: cu.checks.lenet(LeNetHeadInAList), [hint("module.unregistered")])
+
+
+def test_a_forward_that_changes_its_input_is_refused():
+    assert_fails(lambda: cu.checks.lenet(LeNetScalesItsInput), [t("module.input_changed")])

@@ -17,8 +17,9 @@ import torch
 
 from ..i18n import register, t
 from .core import Case, Check, Failure, expect, fail, seed
-from .modules import (HEAD, Recorder, build, checked_output, count_parameters, require_head_follows,
-                      require_logits_from_nonlinear, require_training_step, run_forward, short_list)
+from .modules import (HEAD, REGISTERED, Recorder, build, checked_output, count_parameters, require_head_follows,
+                      require_input_unchanged, require_logits_from_nonlinear, require_registered,
+                      require_training_step, run_forward, short_list)
 
 __all__ = ["lenet"]
 
@@ -42,11 +43,13 @@ def _forward(model, c: Check, x, num_classes, trace=None):
     """The case "input of shape ...": ``model(x)``, a float tensor (N, num_classes) of finite values."""
     inp, expected = tuple(x.shape), (x.shape[0], num_classes)
     c.case(Case("ch06.case.forward", (x,), values={"inp": inp, "c": num_classes}).title)
+    before = x.detach().clone()
     try:
         out = run_forward(model, x, trace=trace)
     except Failure as failure:
         _explain_matmul(failure)
         raise
+    require_input_unchanged(x, before)
     return checked_output(out, expected, "ch06.not_tensor",
                           lambda got: fail(t("ch06.shape", inp=inp, expected=expected, got=got)))
 
@@ -74,10 +77,12 @@ def lenet(LeNet):
         torch.manual_seed(0)
         model = _build(LeNet, c, 10)
         model.eval()
-        trace = Recorder()
+        trace = Recorder(model)
         with torch.no_grad():
             out = _forward(model, c, torch.rand(3, 1, 28, 28, generator=gen), 10, trace=trace)
             _forward(model, c, torch.rand(1, 1, 28, 28, generator=gen), 10)
+        c.case(REGISTERED.title)
+        require_registered(trace)
         require_logits_from_nonlinear(c, model, out, torch.randn(4, 1, 28, 28, generator=gen),
                                       torch.randn(4, 1, 28, 28, generator=gen))
 

@@ -70,8 +70,9 @@ class Recorder(torch.overrides.TorchFunctionMode):
         self.names.append(name)
         if self.params is not None:
             for a in tree_leaves((args, kwargs)):
+                # a view of a parameter (b[:, None] under torch.no_grad() is a leaf too) counts as its base
                 if (isinstance(a, torch.Tensor) and a.is_leaf and a.requires_grad
-                        and id(a) not in self.params):
+                        and id(a if a._base is None else a._base) not in self.params):
                     self.unregistered[tuple(a.shape)] = None
         return name
 
