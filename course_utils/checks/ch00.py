@@ -16,7 +16,7 @@ MISTAKES = [
 ]
 
 
-def _in_unit_range(value) -> np.ndarray:
+def _in_unit_range(value, *_case_args) -> np.ndarray:
     """The answer as an array whose values lie in [0, 1] and whose dtype is a float, else a failure."""
     arr = as_array(value)
     if arr.size and np.issubdtype(arr.dtype, np.number) and np.isfinite(arr).all():

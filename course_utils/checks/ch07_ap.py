@@ -184,7 +184,7 @@ def average_precision(func):
     Ground truths but no predictions: 0.0.
     """
     run_detection_cases("average_precision", func, _ap_cases(), _average_precision_ref, AP_MISTAKES,
-                        read=one_number)
+                        convert=one_number)
 
 
 register({

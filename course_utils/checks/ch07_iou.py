@@ -4,21 +4,19 @@ Boxes are ``xyxy`` in every chapter-07 check: ``(x1, y1, x2, y2)`` in pixels wit
 ``y1 < y2``; a box's width is ``x2 - x1`` (continuous coordinates as in torchvision, not the old
 VOC ``+ 1`` pixel convention). Both checks compare with ``torchvision.ops.box_iou``. The other
 chapter-07 modules (``ch07_nms``, ``ch07_yolo``, ``ch07_ap``) take their box geometry from here
-(:func:`iou_matrix`, :func:`random_boxes`, the tolerance :data:`RTOL`) and, where a hint is read
-from the answer itself, :func:`run_detection_cases`.
+(:func:`iou_matrix`, :func:`random_boxes`, the tolerance :data:`RTOL`) and core's run_cases at that tolerance,
+:data:`run_detection_cases`.
 
 The named mistakes (core :class:`~.core.Mistake` records): an unclamped overlap, ``+ 1`` widths, a
 union without the intersection, boxes read as xywh, the Dice coefficient or GIoU instead of IoU,
 and for ``box_iou`` (M, N) instead of (N, M).
 """
-import contextlib
-import traceback
 from functools import partial
 
 import numpy as np
 
 from ..i18n import register, t
-from .core import Case, Check, Failure, Mistake, as_number, call_unchanged, compare, hint, require_callable, seed
+from .core import Case, Mistake, as_number, run_cases, seed
 
 __all__ = ["iou", "box_iou"]
 
@@ -78,36 +76,12 @@ def random_boxes(rng, n, size=100.0, min_side=2.0):
     return np.concatenate([xy, xy + wh], axis=1)
 
 
-def run_detection_cases(name, func, cases, reference, mistakes, *, rtol=RTOL, atol=1e-6, read=None, pattern=None,
-                        on_error=None):
-    """Chapter 07's :func:`~.core.run_cases`, with three hooks core's lacks: ``read(answer, *args)`` turns
-    the answer into what is compared and may fail with its own message (one number, kept indices in
-    range); ``pattern(answer, expected, *args)`` is the hint (text or None) for a wrong answer that no
-    :class:`~.core.Mistake` explains, read from the answer itself (its shape, a duplicate index);
-    ``on_error`` a hint key added when the student's code raises in a case without a hint of its own.
-
-    A failure's frames are cleared at once: :func:`~.core.compare` leaves its generator of mistakes
-    suspended, and were the garbage collector to close it later, inside another check's watched call
-    of a student's function, fair play would count that as a call into the checks.
-    """
-    with Check(name) as c:
-        require_callable(func, name)
-        for case in cases:
-            c.case(case.title)
-            with hint(t(case.hint)) if case.hint else contextlib.nullcontext():
-                got = call_unchanged(func, *case.args, on_error=t(on_error) if on_error and not case.hint else None)
-                got = read(got, *case.args) if read else got
-                expected = reference(*case.args)
-                try:
-                    compare(got, expected, mistakes, case.args, rtol=rtol, atol=atol,
-                            unexplained=pattern(got, expected, *case.args) if pattern else None)
-                except Failure as failure:
-                    traceback.clear_frames(failure.__traceback__)
-                    raise
+# core's run_cases at chapter 07's tolerance (float64 against torchvision)
+run_detection_cases = partial(run_cases, rtol=RTOL, atol=1e-6)
 
 
 def one_number(got, *args):
-    """The answer as one number (:func:`~.core.as_number`), for ``read``."""
+    """The answer as one number (:func:`~.core.as_number`), for ``convert``."""
     return as_number(got)
 
 
@@ -148,7 +122,7 @@ def iou(func):
     (no + 1); boxes that only touch have IoU 0.
     """
     run_detection_cases("iou", func, _iou_cases(), lambda a, b: torchvision_box_iou(a, b)[0, 0], IOU_MISTAKES,
-                        read=one_number)
+                        convert=one_number)
 
 
 # ======================================================================= box_iou
@@ -182,7 +156,7 @@ def box_iou(func):
     Empty inputs give an empty (0, M), (N, 0) or (0, 0) array.
     """
     run_detection_cases("box_iou", func, _box_iou_cases(), torchvision_box_iou, BOX_IOU_MISTAKES,
-                        pattern=_not_a_matrix, on_error="ch07.hint_broadcast")
+                        unexplained=_not_a_matrix, on_error="ch07.hint_broadcast")
 
 
 register({

@@ -149,8 +149,8 @@ def nms(func):
     IoU equal to the threshold does not suppress). The indices may come as a list, an array
     or a tensor of ints; an empty result may have any dtype.
     """
-    run_detection_cases("nms", func, _nms_cases(), _torchvision_nms, NMS_MISTAKES, rtol=0, atol=0, read=_indices,
-                        pattern=_nms_pattern)
+    run_detection_cases("nms", func, _nms_cases(), _torchvision_nms, NMS_MISTAKES, rtol=0, atol=0, convert=_indices,
+                        unexplained=_nms_pattern)
 
 
 register({

@@ -135,7 +135,7 @@ def yolo_encode(func):
     list wins and later ones are skipped (a cell is responsible for one object).
     """
     run_detection_cases("yolo_encode", func, _yolo_cases(), _yolo_reference, YOLO_MISTAKES, atol=1e-5,
-                        pattern=_shape_hint)
+                        unexplained=_shape_hint)
 
 
 register({

@@ -294,18 +294,23 @@ def assert_close_or_explain(got, expected, suspects=(), rtol: float = 1e-5, atol
 
 
 def run_cases(name: str, func, cases, reference, mistakes=(), *, rtol: float = 1e-5, atol: float = 1e-8,
-              convert=None, nonfinite: str | None = None) -> None:
+              convert=None, on_error: str | None = None, unexplained=None, nonfinite: str | None = None) -> None:
     """A whole check: for each :class:`Case`, call the student's ``func`` (:func:`call_unchanged`),
-    turn the answer with ``convert`` (e.g. :func:`as_number`) if given, compute ``reference(*case.args)``
-    after the call, :func:`compare` (with ``mistakes``); print the success line."""
+    turn the answer with ``convert(answer, *case.args)`` if given (e.g. into one number; it may fail
+    with its own message), compute ``reference(*case.args)`` after the call, :func:`compare` (with
+    ``mistakes``); print the success line. ``on_error``: a hint key added when the student's code
+    raises in a case without a hint of its own; ``unexplained(answer, expected, *case.args)``: the
+    hint (text or None) for a wrong answer no mistake explains, read from the answer itself."""
     with Check(name) as c:
         require_callable(func, name)
         for case in cases:
             c.case(case.title)
             with hint(t(case.hint)) if case.hint else contextlib.nullcontext():
-                got = call_unchanged(func, *case.args)
-                got = convert(got) if convert else got
-                compare(got, reference(*case.args), mistakes, case.args, rtol=rtol, atol=atol, nonfinite=nonfinite)
+                got = call_unchanged(func, *case.args, on_error=t(on_error) if on_error and not case.hint else None)
+                got = convert(got, *case.args) if convert else got
+                expected = reference(*case.args)
+                compare(got, expected, mistakes, case.args, rtol=rtol, atol=atol, nonfinite=nonfinite,
+                        unexplained=unexplained(got, expected, *case.args) if unexplained else None)
 
 
 # What a check imports from here, though it lives in its own module (see the module docstring)
