@@ -446,21 +446,6 @@ class LeNetNoPadding(nn.Module):
         return self.f3(F.relu(self.f2(F.relu(self.f1(x.flatten(1))))))
 
 
-class LeNetSoftmax(LeNetModules):
-    def forward(self, x):
-        return F.softmax(super().forward(x), dim=1)
-
-
-class LeNetReLUOut(LeNetModules):
-    def forward(self, x):
-        return F.relu(super().forward(x))
-
-
-class LeNetSigmoid(LeNetModules):
-    def forward(self, x):
-        return torch.sigmoid(super().forward(x))
-
-
 class LeNetLinear(nn.Module):
     def __init__(self, num_classes=10):
         super().__init__()
@@ -518,7 +503,7 @@ class LeNetBf16(LeNetModules):
         return super().forward(x).to(torch.bfloat16)
 
 
-LENET_WRONG = [LeNetNoPadding, LeNetSoftmax, LeNetReLUOut, LeNetSigmoid, LeNetLinear, LeNetSliced, LeNetOtherDevice]
+LENET_WRONG = [LeNetNoPadding, ch06t.SoftmaxOut, ch06t.ReLUOut, ch06t.SigmoidOut, LeNetLinear, LeNetSliced, LeNetOtherDevice]
 LENET_RIGHT = [LeNetUnfold, LeNetLogSoftmax, LeNetBf16, ch06t.LeNetFunctional]
 
 
