@@ -328,6 +328,30 @@ class SigmoidWhenBinary(TinyUNet):
         return torch.sigmoid(out) if self.binary else out
 
 
+class FormulaSigmoidWhenBinary(SigmoidWhenBinary):
+    """The same sigmoid written as a formula, 1 / (1 + exp(-z)): no function named sigmoid is called."""
+
+    def forward(self, x):
+        out = TinyUNet.forward(self, x)
+        return 1 / (1 + torch.exp(-out)) if self.binary else out
+
+
+class HalfTanhWhenBinary(SigmoidWhenBinary):
+    """(tanh(z) + 1) / 2, a sigmoid in disguise, for one class."""
+
+    def forward(self, x):
+        out = TinyUNet.forward(self, x)
+        return (torch.tanh(out) + 1) / 2 if self.binary else out
+
+
+class ClampWhenBinary(SigmoidWhenBinary):
+    """A ReLU as z.clamp(min=0) for one class."""
+
+    def forward(self, x):
+        out = TinyUNet.forward(self, x)
+        return out.clamp(min=0) if self.binary else out
+
+
 class DecoderInAList(TinyUNet):
     """The decoder blocks kept in a plain Python list: they are not registered, so an optimizer built
     from model.parameters() never trains them and model.to(device) leaves them behind."""
@@ -443,7 +467,8 @@ class UpsampleOnceStandardised(nn.Module):
         return F.interpolate(self.score(self.features(_standardised(x))), size=x.shape[-2:], mode="bilinear")
 
 
-UNET_WRONG = [SigmoidWhenBinary, DecoderInAList, BackgroundAdded, FixedSize, CatAlongWidth, SqueezeAll,
+UNET_WRONG = [SigmoidWhenBinary, FormulaSigmoidWhenBinary, HalfTanhWhenBinary, ClampWhenBinary,
+              DecoderInAList, BackgroundAdded, FixedSize, CatAlongWidth, SqueezeAll,
               ThreeInputChannels, NormalisesInPlace, ConvMadeInForward, FullResolutionStandardised,
               UpsampleOnceStandardised]
 

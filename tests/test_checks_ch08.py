@@ -685,10 +685,25 @@ class ReLUOut(UNet):
 
 
 class LogSoftmaxOut(UNet):
-    """Log-probabilities are logits up to a per-pixel constant: F.cross_entropy gives the same loss."""
+    """Log-probabilities are logits up to a per-pixel constant: F.cross_entropy gives the same loss,
+    where there are several classes (over a single one, log_softmax is always 0)."""
 
     def forward(self, x):
+        out = super().forward(x)
+        return F.log_softmax(out, dim=1) if out.shape[1] > 1 else out
+
+
+class LogSoftmaxEvenForOneClass(UNet):
+    def forward(self, x):
         return F.log_softmax(super().forward(x), dim=1)
+
+
+class FormulaSigmoidForOneClass(UNet):
+    """A sigmoid written as a formula, which no function name reveals, where the signs cannot tell."""
+
+    def forward(self, x):
+        out = super().forward(x)
+        return 1 / (1 + torch.exp(-out)) if out.shape[1] == 1 else out
 
 
 @pytest.mark.parametrize("answer", [SoftmaxOut, SigmoidOut, ReLUOut])
@@ -699,6 +714,17 @@ def test_unet_probabilities_or_relu_out_fail(answer):
 
 def test_unet_log_softmax_out_passes(capsys):
     passes(cu.checks.unet, LogSoftmaxOut, capsys, UNET_CASES)
+
+
+def test_unet_log_softmax_over_one_class_fails():
+    fails(cu.checks.unet, LogSoftmaxEvenForOneClass,
+          fragments=[t("ch08.case.unet_logits", cin=4, k=1), t("module.constant_after_head")])
+
+
+def test_unet_sigmoid_written_as_a_formula_fails():
+    message = fails(cu.checks.unet, FormulaSigmoidForOneClass,
+                    fragments=[t("ch08.case.unet_logits", cin=4, k=1), hint("module.not_logits", extra="")])
+    assert t("module.squashed") in message
 
 
 class LinearUNet(nn.Module):

@@ -19,7 +19,7 @@ from ..i18n import register, t
 from .core import Case, Check, Failure, expect, fail, seed
 from .modules import (HEAD, REGISTERED, Recorder, build, checked_output, count_parameters, require_head_follows,
                       require_input_unchanged, require_logits_from_nonlinear, require_registered,
-                      require_training_step, run_forward, short_list)
+                      require_training_step, run_forward, short_list, squashes_logits)
 
 __all__ = ["lenet"]
 
@@ -79,12 +79,14 @@ def lenet(LeNet):
         model.eval()
         trace = Recorder(model)
         with torch.no_grad():
-            out = _forward(model, c, torch.rand(3, 1, 28, 28, generator=gen), 10, trace=trace)
+            x = torch.rand(3, 1, 28, 28, generator=gen)
+            out = _forward(model, c, x, 10, trace=trace)
             _forward(model, c, torch.rand(1, 1, 28, 28, generator=gen), 10)
         c.case(REGISTERED.title)
         require_registered(trace)
         require_logits_from_nonlinear(c, model, out, torch.randn(4, 1, 28, 28, generator=gen),
-                                      torch.randn(4, 1, 28, 28, generator=gen))
+                                      torch.randn(4, 1, 28, 28, generator=gen), made_by=trace.producer(out),
+                                      after_head=squashes_logits(model, x, trace))
 
         c.case(CONV.title)
         n_conv = _convolutions(trace.names)

@@ -27,7 +27,7 @@ from ..i18n import register, t
 from .core import Case, Check, expect, fail, on_repeat
 from .modules import (HEAD, REGISTERED, Recorder, build, checked_output, readable, require_head_follows,
                       require_input_unchanged, require_logits, require_logits_from_nonlinear, require_registered,
-                      require_training_step, run_forward, short_list)
+                      require_training_step, run_forward, short_list, squashes_logits)
 
 __all__ = ["unet"]
 
@@ -139,10 +139,12 @@ def _unet_other(UNet, c, cin, k, generator):
     model = _unet_build(UNet, c, cin, k)
     model.eval()
     trace = Recorder(model)
+    x = _image(1, cin, 32, 48, generator=generator)
     with torch.no_grad():
-        out = _unet_forward(model, c, _image(1, cin, 32, 48, generator=generator), k, flow=trace)
+        out = _unet_forward(model, c, x, k, flow=trace)
     c.case(Case("ch08.case.unet_logits", values={"cin": cin, "k": k}).title)
-    require_logits(readable(out), made_by=trace.producer(out), signs=False)
+    require_logits(readable(out), made_by=trace.producer(out), signs=False,
+                   after_head=squashes_logits(model, x, trace))
     return model
 
 
@@ -208,7 +210,8 @@ def unet(UNet):
         _require_varies(c, out)
         # after the input-dependence: a constant output is affine too
         require_logits_from_nonlinear(c, model, out, _image(1, 3, 32, 48, generator=gen),
-                                      _image(1, 3, 32, 48, generator=gen), made_by=flow.producer(out))
+                                      _image(1, 3, 32, 48, generator=gen), made_by=flow.producer(out),
+                                      after_head=squashes_logits(model, x, flow))
 
         for cin, k in ((1, 2), (4, 1)):
             _unet_other(UNet, c, cin, k, gen)

@@ -4,7 +4,9 @@
   records the names of the torch functions called, so modules (``nn.Conv2d``) and functional
   calls (``F.conv2d``) count alike and a layer that is defined but never used does not count.
   Given the model it also notes weights the model does not own (:func:`require_registered`) and
-  which function made each result (a final sigmoid is refused even where the signs cannot tell).
+  which function made each result (a final sigmoid is refused even where the signs cannot tell);
+  :func:`squashes_logits` runs forward again with the last layer's output replaced by values of both
+  signs, so a sigmoid or ReLU written as a formula after the head is refused too.
 - :func:`build` instantiates the student's class with the messages a beginner needs (an
   instance passed instead of the class, ``super().__init__()`` forgotten, not a module).
 - :func:`run_forward` runs the forward pass through core's :func:`.call`; :func:`checked_output`
@@ -39,6 +41,10 @@ REGISTERED = Case("module.case.registered")
 #: Functions whose result is never negative: a forward pass that ends with one returns no logits.
 NON_NEGATIVE = frozenset({"sigmoid", "sigmoid_", "softmax", "relu", "relu_", "relu6", "hardsigmoid", "softplus",
                           "exp", "exp_"})
+
+#: Functions that make a layer's output: what the last one called returns should reach the output as logits.
+LAYER_NAMES = frozenset({"conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
+                         "linear"})
 
 
 class Recorder(torch.overrides.TorchFunctionMode):
@@ -85,6 +91,50 @@ class Recorder(torch.overrides.TorchFunctionMode):
         """The name of the torch function that returned ``out`` inside the block (None if unknown)."""
         name, tensor = self._made_by.get(id(out), (None, None))
         return name if tensor is out else None
+
+    def layer_calls(self) -> int:
+        """How many calls of :data:`LAYER_NAMES` the block made."""
+        return sum(1 for name in self.names if name in LAYER_NAMES)
+
+
+class _ReplaceLayer(torch.overrides.TorchFunctionMode):
+    """Replaces the result of the ``index``-th call (from 1) of :data:`LAYER_NAMES` with values spread
+    evenly over [-10, 10], of its shape, dtype and device: what the rest of forward makes of them shows
+    what follows the last layer."""
+
+    def __init__(self, index: int):
+        super().__init__()
+        self.index, self.seen = index, 0
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        if getattr(func, "__name__", None) in LAYER_NAMES and isinstance(out, torch.Tensor):
+            self.seen += 1
+            if self.seen == self.index:
+                spread = torch.linspace(-10.0, 10.0, out.numel(), device=out.device)
+                out = spread.reshape(out.shape).to(out.dtype)
+        return out
+
+
+def squashes_logits(model, x, trace):
+    """What the part of ``forward`` after its last layer does to logits, if it spoils them: the message key
+    ``module.constant_after_head`` when it gives one value whatever the layer returns (a log_softmax or
+    softmax over a single class), ``module.squashed`` when it maps every value to a number ≥ 0 (a sigmoid
+    written as 1 / (1 + exp(-z)), (tanh(z) + 1) / 2, z.clamp(min=0), ...), which no function name
+    reveals; else None. It runs ``model(x)`` again with the last layer's output (the last call of
+    :data:`LAYER_NAMES` in ``trace``, the :class:`Recorder` of a forward pass on ``x``) replaced by values
+    from -10 to 10: logits keep both signs and vary."""
+    index = trace.layer_calls()
+    if index == 0:
+        return None
+    with torch.no_grad(), _ReplaceLayer(index):
+        out = call(model, x)
+    if not isinstance(out, torch.Tensor):
+        return None
+    values = readable(out)
+    if float(values.max() - values.min()) < 1e-6:
+        return "module.constant_after_head"
+    return "module.squashed" if bool((values >= 0).all()) else None
 
 
 def short_list(names, limit=8):
@@ -176,20 +226,24 @@ def readable(out, what: str = "forward"):
         fail(t("module.unreadable", device=out.device, error=f"{type(e).__name__}: {e}"[:200]))
 
 
-def require_logits(values, class_dim: int = 1, made_by=None, signs: bool = True) -> None:
+def require_logits(values, class_dim: int = 1, made_by=None, signs: bool = True, after_head=None) -> None:
     """Logits take both signs; probabilities (softmax, sigmoid) or a final ReLU never go below 0.
 
     ``values``: the output as a float tensor (:func:`readable`), classes along ``class_dim``;
     ``made_by``: the torch function that returned it (:meth:`Recorder.producer`), refused when it is
-    one of :data:`NON_NEGATIVE`. ``signs=False`` skips the test of the signs, which only a model with
+    one of :data:`NON_NEGATIVE`; ``after_head``: what :func:`squashes_logits` found after the last layer (a
+    message key, or None), refused too. ``signs=False`` skips the test of the signs, which only a model with
     several classes passes reliably (a freshly initialised network's logits often have one sign
     for a single class).
     """
-    if made_by in NON_NEGATIVE or (signs and bool((values >= 0).all())):
+    if after_head == "module.constant_after_head":
+        fail(t(after_head))
+    if made_by in NON_NEGATIVE or after_head or (signs and bool((values >= 0).all())):
         sums = values.sum(dim=class_dim)
         sums_to_one = values.shape[class_dim] > 1 and bool(torch.allclose(sums, torch.ones_like(sums), atol=1e-4))
-        extra = (t("module.softmax_out") if sums_to_one else "") + (t("module.made_by", name=made_by)
-                                                                   if made_by in NON_NEGATIVE else "")
+        extra = ((t("module.softmax_out") if sums_to_one else "")
+                 + (t("module.made_by", name=made_by) if made_by in NON_NEGATIVE else "")
+                 + (t(after_head) if after_head and made_by not in NON_NEGATIVE else ""))
         fail(t("module.not_logits", extra=extra))
 
 
@@ -215,11 +269,12 @@ def require_nonlinear(model, a, b) -> None:
     expect(float(gap) > 1e-4 * scale, t("module.linear"))
 
 
-def require_logits_from_nonlinear(c, model, out, a, b, made_by=None) -> None:
-    """The cases :data:`LOGITS` (on the output ``out``, made by the function ``made_by`` if known)
-    and :data:`NONLINEAR` (on the inputs ``a`` and ``b``) of the check ``c``; the model in eval mode."""
+def require_logits_from_nonlinear(c, model, out, a, b, made_by=None, after_head=None) -> None:
+    """The cases :data:`LOGITS` (on the output ``out``, made by the function ``made_by`` if known;
+    ``after_head``: what :func:`squashes_logits` found) and :data:`NONLINEAR` (on the inputs ``a`` and ``b``) of the
+    check ``c``; the model in eval mode."""
     c.case(LOGITS.title)
-    require_logits(readable(out), made_by=made_by)
+    require_logits(readable(out), made_by=made_by, after_head=after_head)
     c.case(NONLINEAR.title)
     with torch.no_grad():
         require_nonlinear(model, a, b)
@@ -279,6 +334,17 @@ register({
                "(the values before any activation); F.cross_entropy applies the softmax itself.")},
     "module.made_by": {"ja": " (forward が最後に呼んだ関数は {name} です)",
                        "en": " (the last function forward calls is {name})"},
+    "module.squashed": {"ja": (" (最後の層のあとの計算が、負の値も含めてすべてを 0 以上に写しています。"
+                               "sigmoid や ReLU を 1 / (1 + exp(-z)) や clamp のように式で書いていませんか?)"),
+                        "en": (" (what follows the last layer maps every value, negative ones too, to a number ≥ 0: "
+                               "a sigmoid or ReLU written as a formula, 1 / (1 + exp(-z)) or a clamp?)")},
+    "module.constant_after_head": {
+        "ja": ("最後の層が何を出力しても、forward の出力は同じ値になります。クラスが 1 つのときの log_softmax "
+               "(いつも 0) や softmax (いつも 1) のように、最後の層のあとに情報を消す計算がありませんか? "
+               "forward は最後の層の出力 (ロジット) をそのまま返してください。"),
+        "en": ("Whatever the last layer outputs, forward returns the same value: does something after the last layer "
+               "throw the information away, like a log_softmax (always 0) or softmax (always 1) over a single class? "
+               "forward returns the last layer's output, the logits, as it is.")},
     "module.unregistered": {
         "ja": ("forward で、モデルに登録されていない重み (requires_grad=True のテンソル、形 {shapes}) が使われています。"
                "普通の Python のリストに入れた層や forward の中で作った層は model.parameters() に含まれないので、"
